@@ -1,0 +1,1 @@
+"""Activities and the database layer they (and the API's reads) share."""

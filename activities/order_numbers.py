@@ -1,0 +1,66 @@
+"""Order ids: positive integers handed out by the database, unique across API replicas."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, select
+
+
+class OrderNumber(SQLModel, table=True):
+    """One row per order id; the optional idempotency key makes a retried create reuse it."""
+
+    __tablename__ = "order_number"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int
+    idempotency_key: str | None = Field(default=None, unique=True, max_length=255)
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class IdempotencyKeyReused(Exception):
+    """The key was first used to create an order for another account."""
+
+    def __init__(self, order_id: int, account_id: int) -> None:
+        super().__init__(f"Idempotency-Key was first used for order {order_id}")
+        self.order_id = order_id
+        self.account_id = account_id
+
+
+def allocate_order_id(engine: Engine, account_id: int, idempotency_key: str | None = None) -> int:
+    """A new order id, or the one first allocated for ``idempotency_key``.
+
+    Raises IdempotencyKeyReused when the key was used for another account.
+    """
+    if idempotency_key is not None:
+        existing = _find_by_key(engine, idempotency_key)
+        if existing is not None:
+            return _same_request(existing, account_id)
+    try:
+        with Session(engine) as session:
+            row = OrderNumber(account_id=account_id, idempotency_key=idempotency_key)
+            session.add(row)
+            session.commit()
+            assert row.id is not None
+            return row.id
+    except IntegrityError:
+        # A concurrent request with the same key won the insert: answer as it did.
+        assert idempotency_key is not None
+        existing = _find_by_key(engine, idempotency_key)
+        if existing is None:
+            raise
+        return _same_request(existing, account_id)
+
+
+def _find_by_key(engine: Engine, key: str) -> OrderNumber | None:
+    with Session(engine) as session:
+        return session.exec(select(OrderNumber).where(OrderNumber.idempotency_key == key)).first()
+
+
+def _same_request(row: OrderNumber, account_id: int) -> int:
+    assert row.id is not None
+    if row.account_id != account_id:
+        raise IdempotencyKeyReused(row.id, row.account_id)
+    return row.id

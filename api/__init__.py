@@ -1,0 +1,1 @@
+"""The HTTP API: a thin, stateless FastAPI layer over the order workflows."""

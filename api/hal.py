@@ -1,0 +1,105 @@
+"""HAL rendering of orders, events and commands: the only place response bodies are shaped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from api.links import Links
+from workflows.order_machine import COMMANDS
+from workflows.order_names import order_workflow_id
+from workflows.order_types import Order, OrderEvent
+
+HAL_JSON = "application/hal+json"
+Resource = dict[str, Any]
+
+
+def _without_none(fields: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def order_resource(order: Order, links: Links) -> Resource:
+    body = _without_none(
+        {
+            "orderId": order.order_id,
+            "accountId": order.account_id,
+            "status": order.status.value,
+            "restaurantId": order.restaurant_id,
+            "driverId": order.driver_id,
+            "lat": order.lat,
+            "lon": order.lon,
+            "createdAt": order.created_at,
+            "lastModified": order.last_modified,
+        }
+    )
+    body["_links"] = {
+        "self": {"href": links.order(order.order_id)},
+        "commands": {"href": links.commands(order.order_id)},
+        "events": {"href": links.events(order.order_id)},
+        "customer": {"href": links.customer(order.account_id)},
+    }
+    if order.run_id:
+        body["_links"]["history"] = {
+            "href": links.workflow_history(order_workflow_id(order.order_id), order.run_id),
+            "type": "text/html",
+            "title": "Temporal Web UI",
+        }
+    return body
+
+
+def event_resource(event: OrderEvent, links: Links) -> Resource:
+    body = _without_none(
+        {
+            "eventId": event.event_id,
+            "orderId": event.order_id,
+            "type": event.type.value,
+            "orderStatus": event.order_status.value,
+            "restaurantId": event.restaurant_id,
+            "driverId": event.driver_id,
+            "lat": event.lat,
+            "lon": event.lon,
+            "reason": event.reason,
+            "commandId": event.command_id,
+            "createdAt": event.created_at,
+            # Events are immutable: last modified when created.
+            "lastModified": event.created_at,
+        }
+    )
+    body["_links"] = {
+        "self": {"href": links.event(event.order_id, event.event_id)},
+        "order": {"href": links.order(event.order_id)},
+    }
+    return body
+
+
+def commands_resource(order_id: int, names: list[str], links: Links) -> Resource:
+    """The commands valid now, as links; those with parameters are URI templates."""
+    command_links: dict[str, Any] = {
+        "self": {"href": links.commands(order_id)},
+        "order": {"href": links.order(order_id)},
+    }
+    for name in names:
+        command = COMMANDS[name]
+        link: dict[str, Any] = {"href": links.command(order_id, name), "title": command.summary}
+        if command.parameters:
+            link["href"] += "{?" + ",".join(p.name for p in command.parameters) + "}"
+            link["templated"] = True
+        command_links[name] = link
+    return {"orderId": order_id, "commands": names, "_links": command_links}
+
+
+def page_links(
+    self_href: str, next_href: str | None = None, prev_href: str | None = None, **more: str
+) -> dict[str, Any]:
+    links: dict[str, Any] = {"self": {"href": self_href}}
+    if next_href:
+        links["next"] = {"href": next_href}
+    if prev_href:
+        links["prev"] = {"href": prev_href}
+    links.update({rel: {"href": href} for rel, href in more.items()})
+    return links
+
+
+class HalResponse(JSONResponse):
+    media_type = HAL_JSON

@@ -1,0 +1,82 @@
+"""The FastAPI application: wiring of settings, the Temporal client, the database and routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from activities.database import create_database_engine
+from api import order_commands, order_events, orders
+from api.deps import LinksDep, require_api_key
+from api.hal import HalResponse
+from api.order_gateway import OrderGateway, OrderStartOptions
+from api.problems import install_problem_handlers
+from settings import Settings, get_settings
+
+DESCRIPTION = """
+Every order is a long-running Temporal workflow. Commands are signals, state and events are
+queries. Responses are HAL (`application/hal+json`): follow `_links` rather than building URLs.
+Errors are RFC 9457 problems (`application/problem+json`).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API for ``settings`` (by default, those of the environment)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Lazy: the API starts, and answers 503, while Temporal is down.
+        client = await settings.connect_temporal(lazy=True)
+        app.state.orders = OrderGateway(
+            client,
+            OrderStartOptions(
+                task_queue=settings.orders_task_queue,
+                continue_as_new_after_history_events=settings.order_continue_as_new_after_history_events,
+                remembered_outcomes=settings.order_remembered_command_outcomes,
+                rpc_timeout=settings.temporal_rpc_timeout,
+            ),
+        )
+        app.state.engine = create_database_engine(settings.database_url)
+        try:
+            yield
+        finally:
+            app.state.engine.dispose()
+
+    logging.basicConfig(level=settings.log_level.upper())
+    app = FastAPI(
+        title="orderflow",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    guarded = [Depends(require_api_key)]
+    for router in (orders.router, order_commands.router, order_events.router):
+        app.include_router(router, dependencies=guarded)
+
+    @app.get("/v1", response_class=HalResponse, tags=["index"])
+    async def read_index(links: LinksDep) -> HalResponse:
+        """The entry point: where a client starts following links."""
+        return HalResponse(
+            {
+                "_links": {
+                    "self": {"href": f"{links.base}/v1"},
+                    "orders": {
+                        "href": links.orders() + "{?accountId,status,restaurantId,driverId,size}",
+                        "templated": True,
+                    },
+                    "docs": {"href": f"{links.base}/docs", "type": "text/html"},
+                }
+            }
+        )
+
+    @app.get("/healthz", tags=["health"], include_in_schema=False)
+    async def read_health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,99 @@
+"""/v1/orders/{id}/events: the order's event log, one event, and appending a domain event."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import GatewayDep, IdempotencyKey, LinksDep
+from api.hal import HalResponse, event_resource, page_links
+from api.order_commands import execute
+from api.problems import Problem, invalid_parameters, not_found
+from api.schemas import EventAppend, EventDoc, PageDoc, hal_response, problem_responses
+from workflows.order_machine import COMMAND_BY_EVENT_TYPE, parse_parameters
+
+router = APIRouter(prefix="/v1/orders/{order_id}/events", tags=["events"])
+
+
+@router.get(
+    "",
+    response_class=HalResponse,
+    responses={
+        200: hal_response(PageDoc, "A page of the event log"),
+        **problem_responses(404, 503),
+    },
+)
+async def list_events(
+    order_id: int,
+    gateway: GatewayDep,
+    links: LinksDep,
+    page: Annotated[int, Query(ge=0, description="Page number, from 0")] = 0,
+    size: Annotated[int, Query(ge=1, le=500)] = 20,
+) -> HalResponse:
+    """The order's events, oldest first."""
+    result = await gateway.events(order_id, page * size, size)
+    pages = max(1, -(-result.total // size))
+    body = {
+        "_embedded": {"orderEventList": [event_resource(e, links) for e in result.events]},
+        "_links": page_links(
+            links.events(order_id, page=page, size=size),
+            links.events(order_id, page=page + 1, size=size) if page + 1 < pages else None,
+            links.events(order_id, page=min(page, pages) - 1, size=size) if page > 0 else None,
+            first=links.events(order_id, page=0, size=size),
+            last=links.events(order_id, page=pages - 1, size=size),
+            order=links.order(order_id),
+        ),
+        "page": {"size": size, "totalElements": result.total, "totalPages": pages, "number": page},
+    }
+    return HalResponse(body)
+
+
+@router.get(
+    "/{event_id}",
+    response_class=HalResponse,
+    responses={200: hal_response(EventDoc, "The event"), **problem_responses(404, 503)},
+)
+async def read_event(
+    order_id: int, event_id: int, gateway: GatewayDep, links: LinksDep
+) -> HalResponse:
+    """One event of the order's log."""
+    event = await gateway.event(order_id, event_id)
+    if event is None:
+        raise not_found(f"order {order_id} has no event {event_id}")
+    return HalResponse(event_resource(event, links))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_class=HalResponse,
+    responses={
+        201: hal_response(EventDoc, "The appended event"),
+        **problem_responses(400, 404, 409, 422, 503),
+    },
+)
+async def append_event(
+    order_id: int,
+    body: EventAppend,
+    gateway: GatewayDep,
+    links: LinksDep,
+    idempotency_key: IdempotencyKey = None,
+) -> HalResponse:
+    """Append a domain event directly; the state machine checks it like the matching command."""
+    spec = COMMAND_BY_EVENT_TYPE.get(body.type)
+    if spec is None:
+        raise Problem(
+            422,
+            "invalid-parameter",
+            f"{body.type} events cannot be appended",
+            errors=[{"name": "type", "reason": "is not an event a command produces"}],
+        )
+    params, errors = parse_parameters(spec, body.parameters())
+    if errors:
+        raise invalid_parameters([(e.name, e.reason) for e in errors])
+    result = await execute(gateway, order_id, spec, idempotency_key or str(uuid.uuid4()), params)
+    assert result.event is not None
+    resource = event_resource(result.event, links)
+    return HalResponse(resource, 201, headers={"Location": resource["_links"]["self"]["href"]})

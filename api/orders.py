@@ -1,0 +1,177 @@
+"""/v1/orders: create an order, read it, and find orders through Temporal visibility."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import OperationalError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.order_numbers import IdempotencyKeyReused, allocate_order_id
+from api.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep
+from api.hal import HalResponse, order_resource, page_links
+from api.order_gateway import OrderSummary
+from api.problems import Problem, unavailable
+from api.schemas import OrderCreate, OrderDoc, PageDoc, hal_response, problem_responses
+from workflows import order_names as names
+from workflows.order_machine import OrderStatus
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+PositiveId = Annotated[int, Query(gt=0)]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_class=HalResponse,
+    responses={201: hal_response(OrderDoc, "The new order"), **problem_responses(400, 422, 503)},
+)
+async def create_order(
+    body: OrderCreate,
+    gateway: GatewayDep,
+    engine: EngineDep,
+    links: LinksDep,
+    idempotency_key: IdempotencyKey = None,
+) -> HalResponse:
+    """Place an order: starts its workflow and answers 201 with the order in ORDER_CREATED."""
+    try:
+        order_id = await run_in_threadpool(
+            allocate_order_id, engine, body.account_id, idempotency_key
+        )
+    except IdempotencyKeyReused as error:
+        raise Problem(
+            422,
+            "idempotency-key-reused",
+            f"Idempotency-Key was first used to create order {error.order_id} "
+            f"for account {error.account_id}",
+        ) from None
+    except OperationalError:
+        raise unavailable("the order database is unreachable; retry later") from None
+    order = await gateway.start(order_id, body.account_id, int(time.time() * 1000))
+    resource = order_resource(order, links)
+    return HalResponse(resource, 201, headers={"Location": links.order(order_id)})
+
+
+@router.get(
+    "/{order_id}",
+    response_class=HalResponse,
+    responses={200: hal_response(OrderDoc, "The order"), **problem_responses(404, 503)},
+)
+async def read_order(order_id: int, gateway: GatewayDep, links: LinksDep) -> HalResponse:
+    """The order as its workflow holds it now."""
+    return HalResponse(order_resource(await gateway.read(order_id), links))
+
+
+@router.get(
+    "",
+    response_class=HalResponse,
+    responses={200: hal_response(PageDoc, "A page of orders"), **problem_responses(422, 503)},
+)
+async def list_orders(
+    gateway: GatewayDep,
+    links: LinksDep,
+    account_id: Annotated[int | None, Query(alias="accountId", gt=0)] = None,
+    status: OrderStatus | None = None,
+    restaurant_id: Annotated[int | None, Query(alias="restaurantId", gt=0)] = None,
+    driver_id: Annotated[int | None, Query(alias="driverId", gt=0)] = None,
+    size: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: Annotated[str | None, Query(description="The token of a `next` link")] = None,
+) -> HalResponse:
+    """Find orders by customer, status, restaurant or driver (Temporal visibility, newest first).
+
+    Visibility is eventually consistent: an order changed a moment ago may show its
+    previous status here for a short while; GET the order itself for its state now.
+    """
+    filters = [
+        f"{key.name} = {value!r}" if isinstance(value, str) else f"{key.name} = {value}"
+        for key, value in (
+            (names.ACCOUNT_ID, account_id),
+            (names.ORDER_STATUS, status.value if status else None),
+            (names.RESTAURANT_ID, restaurant_id),
+            (names.DRIVER_ID, driver_id),
+        )
+        if value is not None
+    ]
+    try:
+        summaries, next_token = await gateway.list(filters, size, _decode_token(page))
+    except RPCError as error:
+        if error.status != RPCStatusCode.INVALID_ARGUMENT:
+            raise
+        raise _bad_page_token() from None
+    params = {
+        "accountId": account_id,
+        "status": status.value if status else None,
+        "restaurantId": restaurant_id,
+        "driverId": driver_id,
+        "size": size,
+    }
+    next_href = links.orders(**params, page=_encode_token(next_token)) if next_token else None
+    body = {
+        "_embedded": {"orders": [_summary_resource(s, links) for s in summaries]},
+        "_links": page_links(
+            links.orders(**params, page=page),
+            next_href,
+            first=links.orders(**params),
+        ),
+        "page": {"size": size, "count": len(summaries)},
+    }
+    body["_links"]["find"] = {
+        "href": links.orders() + "{?accountId,status,restaurantId,driverId,size}",
+        "templated": True,
+    }
+    return HalResponse(body)
+
+
+def _summary_resource(summary: OrderSummary, links: LinksDep) -> dict[str, object]:
+    body: dict[str, object] = {
+        name: value
+        for name, value in {
+            "orderId": summary.order_id,
+            "accountId": summary.account_id,
+            "status": summary.status,
+            "restaurantId": summary.restaurant_id,
+            "driverId": summary.driver_id,
+        }.items()
+        if value is not None
+    }
+    body["_links"] = {
+        "self": {"href": links.order(summary.order_id)},
+        "commands": {"href": links.commands(summary.order_id)},
+        "events": {"href": links.events(summary.order_id)},
+        "history": {
+            "href": links.workflow_history(
+                names.order_workflow_id(summary.order_id), summary.run_id
+            ),
+            "type": "text/html",
+            "title": "Temporal Web UI",
+        },
+    }
+    return body
+
+
+def _encode_token(token: bytes) -> str:
+    return base64.urlsafe_b64encode(token).decode().rstrip("=")
+
+
+def _decode_token(token: str | None) -> bytes | None:
+    if token is None:
+        return None
+    try:
+        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
+        raise _bad_page_token() from None
+
+
+def _bad_page_token() -> Problem:
+    return Problem(
+        422,
+        "invalid-parameter",
+        "page is not a token from a next link",
+        errors=[{"name": "page", "reason": "is not a token from a next link"}],
+    )

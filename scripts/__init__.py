@@ -1,0 +1,1 @@
+"""Command-line entry points: the embedded stack and the benchmark."""

@@ -1,0 +1,111 @@
+"""The one settings object: the only place that reads the environment (and `.env`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from temporalio.client import Client
+from temporalio.service import RetryConfig, TLSConfig
+
+
+class Settings(BaseSettings):
+    """Configuration for the API, the workers and the embedded stack.
+
+    Every field is read from the environment variable of the same name in upper case
+    (``TEMPORAL_ADDRESS``, ``DATABASE_URL`` …) or from a ``.env`` file.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Temporal connection: a local dev server by default, any cluster or Temporal Cloud by setting.
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_tls_cert: Path | None = Field(None, description="Client certificate (mTLS).")
+    temporal_tls_key: Path | None = Field(None, description="Client private key (mTLS).")
+    temporal_tls_ca: Path | None = Field(None, description="CA of the server, if not public.")
+    temporal_tls: bool = Field(False, description="Use TLS without a client certificate.")
+    temporal_api_key: SecretStr | None = Field(None, description="Temporal Cloud API key.")
+    temporal_rpc_timeout_seconds: float = Field(
+        10.0, gt=0, description="Upper bound on one call to Temporal before the API answers 503."
+    )
+    temporal_ui_url: str | None = Field(
+        None, description="Web UI base URL for history links; the embedded UI's by default."
+    )
+
+    # Task queues: one per kind of work, so each scales on its own.
+    orders_task_queue: str = "orders"
+    customers_task_queue: str = "customers"
+
+    # Worker concurrency.
+    worker_max_concurrent_workflow_tasks: int = Field(100, ge=1)
+    worker_max_concurrent_activities: int = Field(100, ge=1)
+    worker_max_cached_workflows: int = Field(10_000, ge=0)
+    worker_graceful_shutdown_seconds: float = Field(10.0, ge=0)
+
+    # Orders: continue-as-new once a run's history is this long (besides the SDK's suggestion).
+    order_continue_as_new_after_history_events: int | None = Field(None, ge=10)
+    # How many command outcomes an order remembers for Idempotency-Key replays.
+    order_remembered_command_outcomes: int = Field(1_000, ge=1)
+
+    # Customer database: a SQLite file by default, postgresql+psycopg://… in production.
+    database_url: str = "sqlite:///.data/orderflow.db"
+
+    # HTTP API.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str | None = Field(
+        None, description="Fixed base URL for links; by default taken from the request."
+    )
+    api_keys: list[SecretStr] = Field(
+        default_factory=list, description="If set, clients must send one as X-API-Key."
+    )
+    log_level: str = "INFO"
+
+    # Embedded stack (the one-command default).
+    data_dir: Path = Path(".data")
+    temporal_ui_port: int = 8233
+
+    @property
+    def ui_url(self) -> str:
+        return (self.temporal_ui_url or f"http://localhost:{self.temporal_ui_port}").rstrip("/")
+
+    @property
+    def temporal_rpc_timeout(self) -> timedelta:
+        return timedelta(seconds=self.temporal_rpc_timeout_seconds)
+
+    def temporal_tls_config(self) -> TLSConfig | bool:
+        if not (self.temporal_tls or self.temporal_tls_cert or self.temporal_tls_ca):
+            # Temporal Cloud API keys need TLS; the SDK turns it on by itself for them.
+            return self.temporal_api_key is not None
+        return TLSConfig(
+            server_root_ca_cert=_read(self.temporal_tls_ca),
+            client_cert=_read(self.temporal_tls_cert),
+            client_private_key=_read(self.temporal_tls_key),
+        )
+
+    async def connect_temporal(self, *, lazy: bool = False) -> Client:
+        """A client for the configured cluster. ``lazy`` defers the connection to the first
+        call, so the API can start (and answer 503) while Temporal is down."""
+        return await Client.connect(
+            self.temporal_address,
+            namespace=self.temporal_namespace,
+            api_key=self.temporal_api_key.get_secret_value() if self.temporal_api_key else None,
+            tls=self.temporal_tls_config(),
+            # Fail fast: a caller waiting on a dead cluster is better told to retry later.
+            retry_config=RetryConfig(max_elapsed_time_millis=3_000, max_retries=3),
+            lazy=lazy,
+        )
+
+
+def _read(path: Path | None) -> bytes | None:
+    return path.read_bytes() if path is not None else None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

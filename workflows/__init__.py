@@ -1,0 +1,1 @@
+"""Temporal workflows: deterministic, sandbox-safe, no I/O."""

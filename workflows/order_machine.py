@@ -1,0 +1,287 @@
+"""The order state machine as plain data: the workflow enforces it, the API renders it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+
+class OrderStatus(StrEnum):
+    ORDER_CREATED = "ORDER_CREATED"
+    ORDER_ASSIGNED = "ORDER_ASSIGNED"
+    ORDER_PREPARING = "ORDER_PREPARING"
+    ORDER_PREPARED = "ORDER_PREPARED"
+    DRIVER_ASSIGNED = "DRIVER_ASSIGNED"
+    ORDER_PICKED_UP = "ORDER_PICKED_UP"
+    ORDER_DELIVERING = "ORDER_DELIVERING"
+    ORDER_DELIVERED = "ORDER_DELIVERED"
+    ORDER_CANCELLED = "ORDER_CANCELLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+class EventType(StrEnum):
+    ORDER_CREATED = "ORDER_CREATED"
+    ORDER_ASSIGNED = "ORDER_ASSIGNED"
+    ORDER_PREPARING = "ORDER_PREPARING"
+    ORDER_PREPARED = "ORDER_PREPARED"
+    DRIVER_ASSIGNED = "DRIVER_ASSIGNED"
+    ORDER_PICKED_UP = "ORDER_PICKED_UP"
+    ORDER_DELIVERING = "ORDER_DELIVERING"
+    ORDER_DELIVERED = "ORDER_DELIVERED"
+    ORDER_LOCATION_UPDATED = "ORDER_LOCATION_UPDATED"
+    ORDER_STATUS_UPDATED = "ORDER_STATUS_UPDATED"
+    ORDER_CANCELLED = "ORDER_CANCELLED"
+
+
+TERMINAL_STATUSES = frozenset({OrderStatus.ORDER_DELIVERED, OrderStatus.ORDER_CANCELLED})
+OPEN_STATUSES = frozenset(OrderStatus) - TERMINAL_STATUSES
+
+ParameterKind = Literal["id", "latitude", "longitude", "status", "text"]
+ParameterValue = int | float | str
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A command parameter; ``field`` names the order attribute it sets, if any."""
+
+    name: str
+    kind: ParameterKind
+    required: bool = True
+    field: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One row of the state machine. ``to`` is None when the status is unchanged, or
+    when (for updateOrderStatus) the target comes from the ``status`` parameter."""
+
+    name: str
+    summary: str
+    parameters: tuple[Parameter, ...]
+    allowed_from: frozenset[OrderStatus]
+    to: OrderStatus | None
+    event_type: EventType
+
+
+def _from(*statuses: OrderStatus) -> frozenset[OrderStatus]:
+    return frozenset(statuses)
+
+
+_RESTAURANT = Parameter("restaurantId", "id", field="restaurant_id", description="Restaurant id")
+_DRIVER = Parameter("driverId", "id", field="driver_id", description="Driver id")
+_LAT = Parameter("lat", "latitude", field="lat", description="Latitude in [-90, 90]")
+_LON = Parameter("lon", "longitude", field="lon", description="Longitude in [-180, 180]")
+_STATUS = Parameter("status", "status", description="The status to set")
+_REASON = Parameter("reason", "text", required=False, description="Why the order is cancelled")
+
+S = OrderStatus
+COMMANDS: dict[str, Command] = {
+    command.name: command
+    for command in (
+        Command(
+            "assignOrder",
+            "Assign the order to a restaurant",
+            (_RESTAURANT,),
+            _from(S.ORDER_CREATED),
+            S.ORDER_ASSIGNED,
+            EventType.ORDER_ASSIGNED,
+        ),
+        Command(
+            "prepareOrder",
+            "The restaurant starts preparing the order",
+            (),
+            _from(S.ORDER_ASSIGNED),
+            S.ORDER_PREPARING,
+            EventType.ORDER_PREPARING,
+        ),
+        Command(
+            "orderReady",
+            "The order is ready for pick-up",
+            (),
+            _from(S.ORDER_PREPARING),
+            S.ORDER_PREPARED,
+            EventType.ORDER_PREPARED,
+        ),
+        Command(
+            "assignDriver",
+            "Assign a driver to the order",
+            (_DRIVER,),
+            _from(S.ORDER_PREPARED),
+            S.DRIVER_ASSIGNED,
+            EventType.DRIVER_ASSIGNED,
+        ),
+        Command(
+            "orderPickedUp",
+            "The driver picked the order up",
+            (),
+            _from(S.DRIVER_ASSIGNED),
+            S.ORDER_PICKED_UP,
+            EventType.ORDER_PICKED_UP,
+        ),
+        Command(
+            "deliverOrder",
+            "The driver is on the way",
+            (),
+            _from(S.ORDER_PICKED_UP),
+            S.ORDER_DELIVERING,
+            EventType.ORDER_DELIVERING,
+        ),
+        Command(
+            "orderDelivered",
+            "The order was delivered",
+            (),
+            _from(S.ORDER_DELIVERING),
+            S.ORDER_DELIVERED,
+            EventType.ORDER_DELIVERED,
+        ),
+        Command(
+            "updateOrderLocation",
+            "Report where the order is",
+            (_LAT, _LON),
+            OPEN_STATUSES,
+            None,
+            EventType.ORDER_LOCATION_UPDATED,
+        ),
+        Command(
+            "updateOrderStatus",
+            "Set the status directly (operator override)",
+            (_STATUS,),
+            OPEN_STATUSES,
+            None,
+            EventType.ORDER_STATUS_UPDATED,
+        ),
+        Command(
+            "cancelOrder",
+            "Cancel the order",
+            (_REASON,),
+            _from(S.ORDER_CREATED, S.ORDER_ASSIGNED, S.ORDER_PREPARING),
+            S.ORDER_CANCELLED,
+            EventType.ORDER_CANCELLED,
+        ),
+    )
+}
+del S
+
+COMMAND_BY_EVENT_TYPE: dict[EventType, Command] = {c.event_type: c for c in COMMANDS.values()}
+MAX_TEXT_LENGTH = 500
+
+
+def allowed_commands(status: OrderStatus) -> list[str]:
+    """The names of the commands valid in ``status``, in table order."""
+    return [c.name for c in COMMANDS.values() if status in c.allowed_from]
+
+
+@dataclass(frozen=True)
+class ParameterError:
+    name: str
+    reason: str
+
+
+def parse_parameters(
+    command: Command, raw: Mapping[str, object]
+) -> tuple[dict[str, ParameterValue], list[ParameterError]]:
+    """Check and convert raw parameters (query strings or JSON values) for ``command``.
+
+    Returns the typed parameters and the problems found; unknown names are problems too.
+    """
+    values: dict[str, ParameterValue] = {}
+    errors: list[ParameterError] = []
+    known = {p.name for p in command.parameters}
+    errors.extend(
+        ParameterError(name, f"{command.name} takes no parameter {name!r}")
+        for name in raw
+        if name not in known
+    )
+    for parameter in command.parameters:
+        value = raw.get(parameter.name)
+        if value is None or value == "":
+            if parameter.required:
+                errors.append(ParameterError(parameter.name, "is required"))
+            continue
+        try:
+            values[parameter.name] = _convert(parameter.kind, value)
+        except ValueError as error:
+            errors.append(ParameterError(parameter.name, str(error)))
+    return values, errors
+
+
+def _convert(kind: ParameterKind, value: object) -> ParameterValue:
+    if kind == "id":
+        number = _as_int(value)
+        if number < 1:
+            raise ValueError("must be a positive integer")
+        return number
+    if kind in ("latitude", "longitude"):
+        bound = 90.0 if kind == "latitude" else 180.0
+        degrees = _as_float(value)
+        if not -bound <= degrees <= bound:
+            raise ValueError(f"must be between {-bound:g} and {bound:g}")
+        return degrees
+    if kind == "status":
+        try:
+            return OrderStatus(str(value))
+        except ValueError:
+            raise ValueError(f"must be one of {', '.join(OrderStatus)}") from None
+    text = str(value)
+    if len(text) > MAX_TEXT_LENGTH:
+        raise ValueError(f"must be at most {MAX_TEXT_LENGTH} characters")
+    return text
+
+
+def _as_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("must be a positive integer")
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError("must be a positive integer") from None
+
+
+def _as_float(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("must be a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("must be a number") from None
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number")
+    return number
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The result of deciding a command: the status after it, or why it is refused."""
+
+    status: OrderStatus | None = None
+    refusal: Literal["closed", "not_allowed"] | None = None
+    detail: str = ""
+
+
+def decide(
+    current: OrderStatus, command: Command, params: Mapping[str, ParameterValue]
+) -> Transition:
+    """Apply the table to one command with already valid parameters."""
+    if current.is_terminal:
+        return Transition(refusal="closed", detail=f"order is closed ({current})")
+    if current not in command.allowed_from:
+        allowed = ", ".join(allowed_commands(current)) or "none"
+        return Transition(
+            refusal="not_allowed",
+            detail=f"{command.name} is not allowed in status {current}; allowed: {allowed}",
+        )
+    if command.to is not None:
+        return Transition(status=command.to)
+    if "status" in params:
+        target = OrderStatus(str(params["status"]))
+        if target == current:
+            return Transition(refusal="not_allowed", detail=f"order is already {current}")
+        return Transition(status=target)
+    return Transition(status=current)

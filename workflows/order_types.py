@@ -1,0 +1,109 @@
+"""Inputs, signal payloads and query results of the order workflow (one dataclass each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from workflows.order_machine import EventType, OrderStatus
+
+
+@dataclass
+class Order:
+    """The order as the workflow holds it; times are epoch milliseconds."""
+
+    order_id: int
+    account_id: int
+    status: OrderStatus
+    created_at: int
+    last_modified: int
+    restaurant_id: int | None = None
+    driver_id: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    event_count: int = 0
+    run_id: str = ""
+
+
+@dataclass
+class OrderEvent:
+    event_id: int
+    order_id: int
+    type: EventType
+    order_status: OrderStatus
+    created_at: int
+    command_id: str | None = None
+    restaurant_id: int | None = None
+    driver_id: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    reason: str | None = None
+
+
+@dataclass
+class CommandSignal:
+    """Payload of every command signal; ``command_id`` makes redelivery harmless."""
+
+    command_id: str
+    # Any, not a union: the data converter would coerce 52.5 to 52 trying int first.
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+Refusal = Literal["closed", "not_allowed", "invalid"]
+
+
+@dataclass
+class CommandOutcome:
+    """What became of one command: the event it appended, or why it was refused."""
+
+    command_id: str
+    command: str
+    parameters: dict[str, Any]
+    event_id: int | None = None
+    refusal: Refusal | None = None
+    detail: str = ""
+    status: OrderStatus | None = None  # the order's status when the command was decided
+
+    @property
+    def accepted(self) -> bool:
+        return self.refusal is None
+
+
+@dataclass
+class CommandResult:
+    """Answer of the outcome query: the outcome, its event, and the order as it is now."""
+
+    outcome: CommandOutcome
+    order: Order
+    event: OrderEvent | None = None
+
+
+@dataclass
+class EventsRequest:
+    offset: int = 0
+    limit: int = 20
+
+
+@dataclass
+class EventsPage:
+    events: list[OrderEvent]
+    total: int
+
+
+@dataclass
+class OrderCarryOver:
+    """Everything a new run needs after continue-as-new, so nothing is lost."""
+
+    order: Order
+    events: list[OrderEvent]
+    outcomes: list[CommandOutcome]
+
+
+@dataclass
+class OrderInput:
+    order_id: int
+    account_id: int
+    created_at: int
+    continue_as_new_after_history_events: int | None = None
+    remembered_outcomes: int = 1_000
+    carried: OrderCarryOver | None = None

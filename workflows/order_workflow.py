@@ -1,0 +1,254 @@
+"""The order workflow: one long-running execution per order, driven by command signals."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import order_names as names
+    from workflows.order_machine import (
+        COMMANDS,
+        EventType,
+        OrderStatus,
+        ParameterValue,
+        allowed_commands,
+        decide,
+        parse_parameters,
+    )
+    from workflows.order_types import (
+        CommandOutcome,
+        CommandResult,
+        CommandSignal,
+        EventsPage,
+        EventsRequest,
+        Order,
+        OrderCarryOver,
+        OrderEvent,
+        OrderInput,
+    )
+
+
+@workflow.defn(name=names.ORDER_WORKFLOW)
+class OrderWorkflow:
+    """Applies commands one at a time, in arrival order, and keeps the order's event log.
+
+    The workflow is the authority on transitions: a command that is not allowed now is
+    recorded as a refused outcome (no event), which the API reports as 409.
+    """
+
+    @workflow.init
+    def __init__(self, input: OrderInput) -> None:
+        self._input = input
+        self._outcomes: OrderedDict[str, CommandOutcome] = OrderedDict()
+        if input.carried is not None:
+            self._order = input.carried.order
+            self._events = input.carried.events
+            self._outcomes.update((o.command_id, o) for o in input.carried.outcomes)
+        else:
+            self._order = Order(
+                order_id=input.order_id,
+                account_id=input.account_id,
+                status=OrderStatus.ORDER_CREATED,
+                created_at=input.created_at,
+                last_modified=input.created_at,
+            )
+            created = OrderEvent(
+                event_id=1,
+                order_id=input.order_id,
+                type=EventType.ORDER_CREATED,
+                order_status=OrderStatus.ORDER_CREATED,
+                created_at=input.created_at,
+            )
+            self._events = [created]
+            self._order.event_count = 1
+        self._order.run_id = workflow.info().run_id
+
+    @workflow.run
+    async def run(self, input: OrderInput) -> Order:
+        self._describe()
+        await workflow.wait_condition(
+            lambda: self._order.status.is_terminal or self._history_full()
+        )
+        # Signal handlers are synchronous, but wait anyway so none is cut short.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._order.status.is_terminal:
+            return self._order
+        carried = OrderCarryOver(self._order, self._events, list(self._outcomes.values()))
+        workflow.continue_as_new(replace(input, carried=carried))
+
+    # Commands: one signal per row of the state machine, named exactly like the command.
+
+    @workflow.signal(name="assignOrder")
+    def assign_order(self, signal: CommandSignal) -> None:
+        self._handle("assignOrder", signal)
+
+    @workflow.signal(name="prepareOrder")
+    def prepare_order(self, signal: CommandSignal) -> None:
+        self._handle("prepareOrder", signal)
+
+    @workflow.signal(name="orderReady")
+    def order_ready(self, signal: CommandSignal) -> None:
+        self._handle("orderReady", signal)
+
+    @workflow.signal(name="assignDriver")
+    def assign_driver(self, signal: CommandSignal) -> None:
+        self._handle("assignDriver", signal)
+
+    @workflow.signal(name="orderPickedUp")
+    def order_picked_up(self, signal: CommandSignal) -> None:
+        self._handle("orderPickedUp", signal)
+
+    @workflow.signal(name="deliverOrder")
+    def deliver_order(self, signal: CommandSignal) -> None:
+        self._handle("deliverOrder", signal)
+
+    @workflow.signal(name="orderDelivered")
+    def order_delivered(self, signal: CommandSignal) -> None:
+        self._handle("orderDelivered", signal)
+
+    @workflow.signal(name="updateOrderLocation")
+    def update_order_location(self, signal: CommandSignal) -> None:
+        self._handle("updateOrderLocation", signal)
+
+    @workflow.signal(name="updateOrderStatus")
+    def update_order_status(self, signal: CommandSignal) -> None:
+        self._handle("updateOrderStatus", signal)
+
+    @workflow.signal(name="cancelOrder")
+    def cancel_order(self, signal: CommandSignal) -> None:
+        self._handle("cancelOrder", signal)
+
+    # Queries.
+
+    @workflow.query(name=names.QUERY_ORDER)
+    def order(self) -> Order:
+        return self._order
+
+    @workflow.query(name=names.QUERY_EVENTS)
+    def events(self, request: EventsRequest) -> EventsPage:
+        start = max(request.offset, 0)
+        return EventsPage(self._events[start : start + max(request.limit, 0)], len(self._events))
+
+    @workflow.query(name=names.QUERY_EVENT)
+    def event(self, event_id: int) -> OrderEvent | None:
+        if 1 <= event_id <= len(self._events):
+            return self._events[event_id - 1]
+        return None
+
+    @workflow.query(name=names.QUERY_COMMANDS)
+    def commands(self) -> list[str]:
+        return allowed_commands(self._order.status)
+
+    @workflow.query(name=names.QUERY_OUTCOME)
+    def outcome(self, command_id: str) -> CommandResult | None:
+        outcome = self._outcomes.get(command_id)
+        if outcome is None:
+            return None
+        event = self._events[outcome.event_id - 1] if outcome.event_id else None
+        return CommandResult(outcome, self._order, event)
+
+    # The state machine at work.
+
+    def _handle(self, name: str, signal: CommandSignal) -> None:
+        if signal.command_id in self._outcomes:
+            return  # a redelivered or retried command: its first outcome stands
+        command = COMMANDS[name]
+        outcome = CommandOutcome(
+            signal.command_id, name, dict(signal.parameters), status=self._order.status
+        )
+        params, errors = parse_parameters(command, signal.parameters)
+        transition = decide(self._order.status, command, params)
+        if errors:
+            outcome.refusal = "invalid"
+            outcome.detail = "; ".join(f"{e.name} {e.reason}" for e in errors)
+        elif transition.refusal is not None:
+            outcome.refusal = transition.refusal
+            outcome.detail = transition.detail
+        else:
+            assert transition.status is not None
+            outcome.event_id = self._apply(
+                command.name, signal.command_id, params, transition.status
+            )
+        self._remember(outcome)
+
+    def _apply(
+        self, name: str, command_id: str, params: dict[str, ParameterValue], status: OrderStatus
+    ) -> int:
+        command = COMMANDS[name]
+        order = self._order
+        indexed_before = (order.status, order.restaurant_id, order.driver_id)
+        now = _epoch_ms(workflow.now())
+        event = OrderEvent(
+            event_id=len(self._events) + 1,
+            order_id=order.order_id,
+            type=command.event_type,
+            order_status=status,
+            created_at=now,
+            command_id=command_id,
+        )
+        for parameter in command.parameters:
+            if parameter.name in params:
+                # Parameters that name an order field set it; the event carries them all.
+                if parameter.field is not None:
+                    setattr(order, parameter.field, params[parameter.name])
+                    setattr(event, parameter.field, params[parameter.name])
+                elif parameter.name == "reason":
+                    event.reason = str(params["reason"])
+        order.status = status
+        order.last_modified = now
+        self._events.append(event)
+        order.event_count = len(self._events)
+        if (order.status, order.restaurant_id, order.driver_id) != indexed_before:
+            self._upsert_search_attributes()
+        self._describe()
+        return event.event_id
+
+    def _upsert_search_attributes(self) -> None:
+        order = self._order
+        updates: list[SearchAttributeUpdate[Any]] = [
+            names.ORDER_STATUS.value_set(order.status.value),
+            names.ACCOUNT_ID.value_set(order.account_id),
+        ]
+        if order.restaurant_id is not None:
+            updates.append(names.RESTAURANT_ID.value_set(order.restaurant_id))
+        if order.driver_id is not None:
+            updates.append(names.DRIVER_ID.value_set(order.driver_id))
+        workflow.upsert_search_attributes(updates)
+
+    def _remember(self, outcome: CommandOutcome) -> None:
+        self._outcomes[outcome.command_id] = outcome
+        while len(self._outcomes) > self._input.remembered_outcomes:
+            self._outcomes.popitem(last=False)
+
+    def _history_full(self) -> bool:
+        info = workflow.info()
+        limit = self._input.continue_as_new_after_history_events
+        return info.is_continue_as_new_suggested() or (
+            limit is not None and info.get_current_history_length() >= limit
+        )
+
+    def _describe(self) -> None:
+        """The current details shown for this order in the Web UI."""
+        order = self._order
+        last = self._events[-1]
+        facts = [f"**{order.status}**", f"account {order.account_id}"]
+        if order.restaurant_id is not None:
+            facts.append(f"restaurant {order.restaurant_id}")
+        if order.driver_id is not None:
+            facts.append(f"driver {order.driver_id}")
+        if order.lat is not None and order.lon is not None:
+            facts.append(f"at {order.lat:.5f}, {order.lon:.5f}")
+        when = datetime.fromtimestamp(last.created_at / 1000, UTC).isoformat(timespec="seconds")
+        workflow.set_current_details(
+            " · ".join(facts) + f"\n\n{len(self._events)} events; last {last.type} at {when}"
+        )
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
