@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
@@ -29,7 +30,15 @@ class IdempotencyKeyReused(Exception):
         self.account_id = account_id
 
 
-def allocate_order_id(engine: Engine, account_id: int, idempotency_key: str | None = None) -> int:
+@dataclass(frozen=True)
+class Allocation:
+    order_id: int
+    new: bool  # False when an earlier request with the same idempotency key allocated it
+
+
+def allocate_order_id(
+    engine: Engine, account_id: int, idempotency_key: str | None = None
+) -> Allocation:
     """A new order id, or the one first allocated for ``idempotency_key``.
 
     Raises IdempotencyKeyReused when the key was used for another account.
@@ -37,21 +46,21 @@ def allocate_order_id(engine: Engine, account_id: int, idempotency_key: str | No
     if idempotency_key is not None:
         existing = _find_by_key(engine, idempotency_key)
         if existing is not None:
-            return _same_request(existing, account_id)
+            return Allocation(_same_request(existing, account_id), new=False)
     try:
         with Session(engine) as session:
             row = OrderNumber(account_id=account_id, idempotency_key=idempotency_key)
             session.add(row)
             session.commit()
             assert row.id is not None
-            return row.id
+            return Allocation(row.id, new=True)
     except IntegrityError:
         # A concurrent request with the same key won the insert: answer as it did.
         assert idempotency_key is not None
         existing = _find_by_key(engine, idempotency_key)
         if existing is None:
             raise
-        return _same_request(existing, account_id)
+        return Allocation(_same_request(existing, account_id), new=False)
 
 
 def _find_by_key(engine: Engine, key: str) -> OrderNumber | None:

@@ -19,7 +19,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.problems import not_found, unavailable
+from api.problems import Problem, not_found, unavailable
 from workflows import order_names as names
 from workflows.order_machine import OrderStatus, ParameterValue
 from workflows.order_types import (
@@ -35,13 +35,14 @@ from workflows.order_workflow import OrderWorkflow
 
 log = logging.getLogger(__name__)
 
-_UNAVAILABLE = {
-    RPCStatusCode.UNAVAILABLE,
-    RPCStatusCode.DEADLINE_EXCEEDED,
-    RPCStatusCode.RESOURCE_EXHAUSTED,
-    RPCStatusCode.CANCELLED,
-    RPCStatusCode.ABORTED,
-}
+_BAD_TOKEN = {RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.INTERNAL, RPCStatusCode.UNKNOWN}
+
+
+def bad_page_token() -> Problem:
+    reason = "is not a token from a next link"
+    return Problem(
+        422, "invalid-parameter", f"page {reason}", errors=[{"name": "page", "reason": reason}]
+    )
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,13 @@ class OrderGateway:
             OrderWorkflow.run, names.order_workflow_id(order_id)
         )
 
-    async def start(self, order_id: int, account_id: int, created_at: int) -> Order:
-        """Start the order's workflow; starting it again (a retried create) is a no-op."""
+    async def start(self, order_id: int, account_id: int, created_at: int, *, new: bool) -> Order:
+        """Start the order's workflow and return the order.
+
+        A ``new`` order id cannot have a workflow yet, so the order is known without a
+        query (and without waiting for a worker). Otherwise this is a retried create:
+        starting again is a no-op, and the order is read back from its workflow.
+        """
         workflow_id = names.order_workflow_id(order_id)
         order_input = OrderInput(
             order_id=order_id,
@@ -88,7 +94,7 @@ class OrderGateway:
         )
         async with self._temporal_errors(order_id):
             try:
-                await self._client.start_workflow(
+                handle = await self._client.start_workflow(
                     OrderWorkflow.run,
                     order_input,
                     id=workflow_id,
@@ -110,6 +116,11 @@ class OrderGateway:
                 )
             except WorkflowAlreadyStartedError:
                 pass  # the order exists and has closed: a retried create reads it back
+            else:
+                if new and handle.first_execution_run_id:
+                    return Order.placed(
+                        order_id, account_id, created_at, handle.first_execution_run_id
+                    )
             return await self._handle(order_id).query(
                 OrderWorkflow.order, rpc_timeout=self._options.rpc_timeout
             )
@@ -192,7 +203,13 @@ class OrderGateway:
             rpc_timeout=self._options.rpc_timeout,
         )
         async with self._temporal_errors(None):
-            await iterator.fetch_next_page()
+            try:
+                await iterator.fetch_next_page()
+            except RPCError as error:
+                # Page tokens are opaque to us; a tampered one fails inside the server.
+                if page_token is None or error.status not in _BAD_TOKEN:
+                    raise
+                raise bad_page_token() from None
         summaries = []
         for execution in iterator.current_page or []:
             order_id = names.order_id_of(execution.id)
@@ -228,7 +245,7 @@ class OrderGateway:
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND and order_id is not None:
                 raise not_found(f"order {order_id} does not exist") from None
-            if error.status in _UNAVAILABLE:
+            if error.status != RPCStatusCode.INVALID_ARGUMENT:  # that one would be our bug
                 log.warning("Temporal call failed: %s (%s)", error.message, error.status)
                 raise unavailable(
                     "the order service did not answer in time; retry later"

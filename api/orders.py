@@ -10,12 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import OperationalError
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.order_numbers import IdempotencyKeyReused, allocate_order_id
 from api.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep
 from api.hal import HalResponse, order_resource, page_links
-from api.order_gateway import OrderSummary
+from api.order_gateway import OrderSummary, bad_page_token
 from api.problems import Problem, unavailable
 from api.schemas import OrderCreate, OrderDoc, PageDoc, hal_response, problem_responses
 from workflows import order_names as names
@@ -41,7 +40,7 @@ async def create_order(
 ) -> HalResponse:
     """Place an order: starts its workflow and answers 201 with the order in ORDER_CREATED."""
     try:
-        order_id = await run_in_threadpool(
+        allocation = await run_in_threadpool(
             allocate_order_id, engine, body.account_id, idempotency_key
         )
     except IdempotencyKeyReused as error:
@@ -53,9 +52,11 @@ async def create_order(
         ) from None
     except OperationalError:
         raise unavailable("the order database is unreachable; retry later") from None
-    order = await gateway.start(order_id, body.account_id, int(time.time() * 1000))
+    order = await gateway.start(
+        allocation.order_id, body.account_id, int(time.time() * 1000), new=allocation.new
+    )
     resource = order_resource(order, links)
-    return HalResponse(resource, 201, headers={"Location": links.order(order_id)})
+    return HalResponse(resource, 201, headers={"Location": links.order(order.order_id)})
 
 
 @router.get(
@@ -98,12 +99,7 @@ async def list_orders(
         )
         if value is not None
     ]
-    try:
-        summaries, next_token = await gateway.list(filters, size, _decode_token(page))
-    except RPCError as error:
-        if error.status != RPCStatusCode.INVALID_ARGUMENT:
-            raise
-        raise _bad_page_token() from None
+    summaries, next_token = await gateway.list(filters, size, _decode_token(page))
     params = {
         "accountId": account_id,
         "status": status.value if status else None,
@@ -163,15 +159,9 @@ def _decode_token(token: str | None) -> bytes | None:
     if token is None:
         return None
     try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        decoded = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
-        raise _bad_page_token() from None
-
-
-def _bad_page_token() -> Problem:
-    return Problem(
-        422,
-        "invalid-parameter",
-        "page is not a token from a next link",
-        errors=[{"name": "page", "reason": "is not a token from a next link"}],
-    )
+        raise bad_page_token() from None
+    if not decoded:
+        raise bad_page_token()
+    return decoded

