@@ -62,6 +62,7 @@ class Stack:
         # Own process group: a Ctrl-C in the terminal reaches us, and we stop children in order.
         process = subprocess.Popen(command, start_new_session=True)
         self.processes.append((name, process))
+        print(f"started {name} (pid {process.pid})", flush=True)
 
     def exited(self) -> str | None:
         for name, process in self.processes:

@@ -46,6 +46,14 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
+def wait_until(check: Callable[[], bool], *, timeout: float = 10.0, interval: float = 0.1) -> None:
+    """Poll ``check`` (synchronously) until it is true, for at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"condition not met within {timeout:g}s"
+        time.sleep(interval)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,0 +1,59 @@
+"""Record an order's history for the replay tests: ``python -m tests.record_history NAME``.
+
+Walks one order through every status with location updates and a refused command, then
+writes its history as JSON under tests/histories/. Record a new file (never overwrite an
+old one) when the workflow changes, so running orders of every version stay replayable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHistory
+
+from api.order_gateway import OrderGateway, OrderStartOptions
+from settings import Settings
+from tests.helpers import WALK, running_worker
+from workflows.order_names import order_workflow_id
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def record_walk(client: Client, order_id: int) -> WorkflowHistory:
+    """Walk order ``order_id`` through its lifecycle on ``client`` and return its history."""
+    settings = Settings(_env_file=None, orders_task_queue=f"record-{uuid.uuid4()}")
+    gateway = OrderGateway(
+        client, OrderStartOptions(settings.orders_task_queue, None, 1_000, timedelta(seconds=10))
+    )
+    async with running_worker(client, settings):
+        await gateway.start(order_id, 1234, 1_700_000_000_000, new=True)
+        await gateway.send(order_id, "prepareOrder", "refused-too-early", {})
+        for step, (name, params, _) in enumerate(WALK):
+            location = {"lat": 52.5 + step / 100, "lon": 13.4}
+            await gateway.send(order_id, "updateOrderLocation", f"loc-{step}", location)
+            await gateway.send(order_id, name, f"step-{step}", params)
+        await client.get_workflow_handle(order_workflow_id(order_id)).result()
+    return await client.get_workflow_handle(order_workflow_id(order_id)).fetch_history()
+
+
+async def main(name: str) -> None:
+    from tests.conftest import start_dev_server
+
+    target = HISTORIES / f"{name}.json"
+    if target.exists():
+        raise SystemExit(f"{target} exists: record under a new name")
+    env = await start_dev_server()
+    try:
+        history = await record_walk(env.client, 1)
+        target.write_text(history.to_json())
+        print(f"wrote {target}")
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "order_walkthrough_v1"))

@@ -1,0 +1,97 @@
+"""Long-lived orders continue as new with nothing lost: events, outcomes, index, links."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+from temporalio.client import Client
+
+from api.order_gateway import OrderGateway, OrderStartOptions
+from settings import Settings
+from tests.conftest import start_dev_server
+from tests.helpers import eventually, isolated_settings, running_worker
+from tests.test_order_workflow import new_order_id
+from workflows import order_names as names
+
+
+async def drive_past_continue_as_new(client: Client, gateway: OrderGateway, updates: int) -> int:
+    """Place an order and send it ``updates`` location updates, ten at a time (so signals
+    race the continue-as-new); returns the order id once it has run on more than one run."""
+    order_id = new_order_id()
+    first = await gateway.start(order_id, 555, 1, new=True)
+    await gateway.send(order_id, "assignOrder", "assign", {"restaurantId": 3})
+    for batch in range(0, updates, 10):
+        await asyncio.gather(
+            *(
+                gateway.send(order_id, "updateOrderLocation", f"loc-{i}", {"lat": i / 10, "lon": 1})
+                for i in range(batch, min(batch + 10, updates))
+            )
+        )
+
+    async def continued() -> None:
+        # The continue-as-new may be retried once if signals arrive as it completes.
+        order = await gateway.read(order_id)
+        assert order.run_id != first.run_id, "the order never continued as new"
+        handle = client.get_workflow_handle(names.order_workflow_id(order_id))
+        assert (await handle.describe()).run_id == order.run_id
+
+    await eventually(continued)
+    return order_id
+
+
+async def assert_nothing_lost(
+    client: Client, gateway: OrderGateway, order_id: int, updates: int
+) -> None:
+    page = await gateway.events(order_id, 0, 10_000)
+    assert page.total == updates + 2
+    assert [e.event_id for e in page.events] == list(range(1, updates + 3))
+    assert [e.type for e in page.events[:2]] == ["ORDER_CREATED", "ORDER_ASSIGNED"]
+    assert sorted(e.lat for e in page.events[2:]) == [i / 10 for i in range(updates)]  # type: ignore[type-var]
+    order = await gateway.read(order_id)
+    assert order.event_count == updates + 2 and order.restaurant_id == 3 and order.created_at == 1
+    # Outcomes survive too: a retried command from the first run is not applied again.
+    assert await gateway.send(order_id, "assignOrder", "assign", {"restaurantId": 3})
+    result = await gateway.outcome(order_id, "assign")
+    assert result is not None and result.outcome.event_id == 2
+    assert (await gateway.events(order_id, 0, 0)).total == updates + 2
+    # Commands still work on the new run, and visibility lists the order once.
+    assert await gateway.send(order_id, "prepareOrder", "prepare", {})
+    prepared = await gateway.outcome(order_id, "prepare")
+    assert prepared is not None and prepared.order.status == "ORDER_PREPARING"
+
+    async def listed_once() -> None:
+        summaries, _ = await gateway.list(["AccountId = 555", "RestaurantId = 3"], 100, None)
+        matching = [s for s in summaries if s.order_id == order_id]
+        assert len(matching) == 1 and matching[0].status == "ORDER_PREPARING"
+
+    await eventually(listed_once)
+
+
+async def test_continue_as_new_at_the_settings_threshold(
+    client: Client, settings: Settings
+) -> None:
+    own = isolated_settings(settings, order_continue_as_new_after_history_events=40)
+    gateway = OrderGateway(
+        client, OrderStartOptions(own.orders_task_queue, 40, 1_000, timedelta(seconds=10))
+    )
+    async with running_worker(client, own):
+        order_id = await drive_past_continue_as_new(client, gateway, updates=60)
+        await assert_nothing_lost(client, gateway, order_id, updates=60)
+
+
+async def test_continue_as_new_when_the_server_suggests_it(settings: Settings) -> None:
+    env = await start_dev_server(
+        "--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=30"
+    )
+    try:
+        own = isolated_settings(settings, orders_task_queue=f"orders-{uuid.uuid4()}")
+        gateway = OrderGateway(
+            env.client, OrderStartOptions(own.orders_task_queue, None, 1_000, timedelta(seconds=10))
+        )
+        async with running_worker(env.client, own):
+            order_id = await drive_past_continue_as_new(env.client, gateway, updates=50)
+            await assert_nothing_lost(env.client, gateway, order_id, updates=50)
+    finally:
+        await env.shutdown()

@@ -1,0 +1,42 @@
+"""Recorded order histories replay against today's workflow code without nondeterminism."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client, WorkflowHistory
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from tests.careless_change import TimerFirstOrderWorkflow
+from tests.record_history import HISTORIES, record_walk
+from tests.test_order_workflow import new_order_id
+from workflows.order_workflow import OrderWorkflow
+
+RECORDED = sorted(HISTORIES.glob("*.json"))
+
+
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(path.stem, path.read_text())
+
+
+def test_there_is_a_recorded_history() -> None:
+    assert RECORDED, "tests/histories/ has no recorded order history"
+
+
+@pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
+async def test_recorded_history_replays(path: Path) -> None:
+    result = await Replayer(workflows=[OrderWorkflow]).replay_workflow(load(path))
+    assert result.replay_failure is None
+
+
+async def test_a_fresh_history_replays(client: Client) -> None:
+    history = await record_walk(client, new_order_id())
+    await Replayer(workflows=[OrderWorkflow]).replay_workflow(history)
+
+
+async def test_an_incompatible_change_is_caught() -> None:
+    replayer = Replayer(workflows=[TimerFirstOrderWorkflow])
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(load(RECORDED[0]))
