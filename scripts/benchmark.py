@@ -1,0 +1,213 @@
+"""Benchmark: orders walked through their lifecycle over HTTP and through the SDK, one run.
+
+``python -m scripts.benchmark [--orders 100] [--rounds 2]`` starts the embedded stack (the
+same launcher as ``make run``) on free ports with a throw-away data folder, then, per round:
+
+* HTTP: N concurrent orders, each created, then walked through its lifecycle with
+  ``PUT …/commands/…`` (with a location update along the way), by an aiohttp client;
+* SDK: N concurrent orders walked the same way with the Temporal client directly
+  (signal, then query the outcome), against the same server and worker.
+
+It prints commands per second, p50/p99 latency per command, and each process's CPU, so the
+API's overhead shows as the ratio of the two rates. Nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import aiohttp
+from temporalio.client import Client
+
+from settings import Settings
+from workflows.order_names import order_workflow_id
+from workflows.order_types import CommandSignal, OrderInput
+from workflows.order_workflow import OrderWorkflow
+
+STEPS: list[tuple[str, dict[str, str | int | float]]] = [
+    ("assignOrder", {"restaurantId": 101}),
+    ("prepareOrder", {}),
+    ("orderReady", {}),
+    ("assignDriver", {"driverId": 7}),
+    ("updateOrderLocation", {"lat": 52.52, "lon": 13.405}),
+    ("orderPickedUp", {}),
+    ("deliverOrder", {}),
+    ("orderDelivered", {}),
+]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Phase:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+async def walk_over_http(session: aiohttp.ClientSession, api: str, phase: Phase) -> None:
+    async with session.post(f"{api}/v1/orders", json={"accountId": 1234}) as response:
+        assert response.status == 201, await response.text()
+        order = await response.json()
+    commands = order["_links"]["commands"]["href"]
+    for name, params in STEPS:
+        started = time.perf_counter()
+        async with session.put(f"{commands}/{name}", params=params) as response:
+            assert response.status == 200, await response.text()
+            await response.read()
+        phase.latencies.append(time.perf_counter() - started)
+
+
+async def walk_with_sdk(client: Client, settings: Settings, order_id: int, phase: Phase) -> None:
+    handle = await client.start_workflow(
+        OrderWorkflow.run,
+        _order_input(order_id),
+        id=order_workflow_id(order_id),
+        task_queue=settings.orders_task_queue,
+    )
+    for name, params in STEPS:
+        started = time.perf_counter()
+        command_id = str(uuid.uuid4())
+        await handle.signal(name, CommandSignal(command_id, dict(params)))
+        result = await handle.query(OrderWorkflow.outcome, command_id)
+        assert result is not None and result.outcome.refusal is None
+        phase.latencies.append(time.perf_counter() - started)
+
+
+def _order_input(order_id: int) -> OrderInput:
+    return OrderInput(order_id=order_id, account_id=1234, created_at=int(time.time() * 1000))
+
+
+Walk = Callable[[Phase], Awaitable[None]]
+
+
+async def measure(name: str, pids: dict[str, int], walks: Sequence[Walk]) -> Phase:
+    phase = Phase(name)
+    before = {p: _cpu_seconds(pid) for p, pid in pids.items()} | {"load": _own_cpu_seconds()}
+    started = time.perf_counter()
+    await asyncio.gather(*(walk(phase) for walk in walks))
+    phase.seconds = time.perf_counter() - started
+    after = {p: _cpu_seconds(pid) for p, pid in pids.items()} | {"load": _own_cpu_seconds()}
+    phase.cpu = {p: (after[p] - before[p]) / phase.seconds * 100 for p in before}
+    return phase
+
+
+async def run(settings: Settings, api: str, pids: dict[str, int], orders: int, rounds: int) -> None:
+    client = await settings.connect_temporal()
+    next_sdk_id = 1_000_000_000
+    phases: list[Phase] = []
+    connector = aiohttp.TCPConnector(limit=orders)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        for _ in range(rounds):
+            http_walks = [partial(walk_over_http, session, api) for _ in range(orders)]
+            phases.append(await measure("HTTP API", pids, http_walks))
+            ids = range(next_sdk_id, next_sdk_id + orders)
+            next_sdk_id += orders
+            sdk_walks = [partial(walk_with_sdk, client, settings, i) for i in ids]
+            phases.append(await measure("SDK direct", pids, sdk_walks))
+    print(f"\n{orders} concurrent orders x {len(STEPS)} commands, {rounds} round(s)\n")
+    print("| path | commands/s | p50 ms | p99 ms | CPU % (" + ", ".join(phases[0].cpu) + ") |")
+    print("|---|---|---|---|---|")
+    for phase in phases:
+        cpu = ", ".join(f"{v:.0f}" for v in phase.cpu.values())
+        print(
+            f"| {phase.name} | {phase.rate():.0f} | {phase.percentile(0.5):.1f} "
+            f"| {phase.percentile(0.99):.1f} | {cpu} |"
+        )
+    http_rates = [p.rate() for p in phases if p.name == "HTTP API"]
+    sdk_rates = [p.rate() for p in phases if p.name == "SDK direct"]
+    ratios = [h / s for h, s in zip(http_rates, sdk_rates, strict=True)]
+    print(f"\nHTTP / SDK throughput ratio per round: {', '.join(f'{r:.2f}' for r in ratios)}")
+    http_median, sdk_median = statistics.median(http_rates), statistics.median(sdk_rates)
+    print(f"median HTTP {http_median:.0f}/s, SDK {sdk_median:.0f}/s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--orders", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    data = Path(tempfile.mkdtemp(prefix="orderflow-bench-"))
+    api_port, temporal_port, ui_port = _free_port(), _free_port(), _free_port()
+    overrides = {
+        "API_PORT": str(api_port),
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
+        "TEMPORAL_UI_PORT": str(ui_port),
+        "DATA_DIR": str(data),
+        "DATABASE_URL": f"sqlite:///{data}/orderflow.db",
+        "LOG_LEVEL": "WARNING",
+    }
+    settings = Settings(
+        _env_file=None,
+        api_port=api_port,
+        temporal_address=overrides["TEMPORAL_ADDRESS"],
+        temporal_ui_port=ui_port,
+        data_dir=data,
+        database_url=overrides["DATABASE_URL"],
+    )
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "scripts.embedded"],
+        env={**os.environ, **overrides},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert stack.stdout is not None
+        pids: dict[str, int] = {}
+        for line in stack.stdout:
+            if found := re.match(r"started (\w+) \(pid (\d+)\)", line):
+                pids[found[1]] = int(found[2])
+            if line.startswith("orderflow is up"):
+                break
+        else:
+            raise SystemExit("the embedded stack did not start")
+        print(f"embedded stack up: {pids} (data in {data})")
+        asyncio.run(run(settings, f"http://127.0.0.1:{api_port}", pids, args.orders, args.rounds))
+    finally:
+        stack.send_signal(signal.SIGTERM)
+        stack.wait(60)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

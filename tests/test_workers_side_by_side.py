@@ -1,0 +1,45 @@
+"""Several worker processes can serve the `orders` task queue side by side."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from datetime import timedelta
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from api.order_gateway import OrderGateway, OrderStartOptions
+from settings import Settings
+from tests.helpers import WALK, isolated_settings, running_worker
+from tests.test_order_workflow import new_order_id
+from workflows.order_names import order_workflow_id
+
+
+async def test_two_workers_share_the_orders(client: Client, settings: Settings) -> None:
+    own = isolated_settings(settings)
+    target = client.service_client.config.target_host
+    gateway = OrderGateway(
+        client, OrderStartOptions(own.orders_task_queue, None, 1_000, timedelta(seconds=10))
+    )
+    async with AsyncExitStack() as stack:
+        for name in ("worker-a", "worker-b"):
+            worker_client = await Client.connect(target, namespace=client.namespace, identity=name)
+            await stack.enter_async_context(running_worker(worker_client, own))
+
+        async def walk(order_id: int) -> None:
+            await gateway.start(order_id, 1, 1, new=True)
+            for step, (command, params, _) in enumerate(WALK):
+                assert await gateway.send(order_id, command, f"{order_id}-{step}", params)
+            await client.get_workflow_handle(order_workflow_id(order_id)).result()
+
+        order_ids = [new_order_id() for _ in range(30)]
+        await asyncio.gather(*(walk(order_id) for order_id in order_ids))
+
+    identities: set[str] = set()
+    for order_id in order_ids:
+        handle = client.get_workflow_handle(order_workflow_id(order_id))
+        async for event in handle.fetch_history_events():
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+                identities.add(event.workflow_task_started_event_attributes.identity)
+    assert identities == {"worker-a", "worker-b"}, identities
