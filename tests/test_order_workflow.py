@@ -131,3 +131,17 @@ async def test_search_attributes_follow_every_change(gateway: OrderGateway, clie
         assert ids == [names.order_workflow_id(order_id)]
 
     await eventually(listed)
+
+
+async def test_the_web_ui_shows_a_readable_summary(gateway: OrderGateway, client: Client) -> None:
+    order_id = new_order_id()
+    await gateway.start(order_id, 1234, 1, new=True)
+    await run(gateway, order_id, "assignOrder", restaurantId=101)
+    handle = client.get_workflow_handle(names.order_workflow_id(order_id))
+    description = await handle.describe()
+    assert await description.static_summary() == f"Order {order_id} for account 1234"
+    # The UI reads the current details through this built-in query.
+    metadata = await handle.query("__temporal_workflow_metadata")
+    details = metadata.current_details
+    assert f"Order {order_id}" in details and "**ORDER_ASSIGNED**" in details
+    assert "restaurant 101" in details and "last ORDER_ASSIGNED" in details

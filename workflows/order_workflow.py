@@ -232,7 +232,8 @@ class OrderWorkflow:
         """The current details shown for this order in the Web UI."""
         order = self._order
         last = self._events[-1]
-        facts = [f"**{order.status}**", f"account {order.account_id}"]
+        # Static summaries do not survive continue-as-new, so the details name the order too.
+        facts = [f"Order {order.order_id}", f"**{order.status}**", f"account {order.account_id}"]
         if order.restaurant_id is not None:
             facts.append(f"restaurant {order.restaurant_id}")
         if order.driver_id is not None:
