@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     # Embedded stack (the one-command default).
     data_dir: Path = Path(".data")
     temporal_ui_port: int = 8233
+    # How long the embedded server keeps closed orders readable (the dev server's default is 1 day).
+    embedded_retention_days: int = Field(30, ge=1)
 
     @property
     def ui_url(self) -> str:

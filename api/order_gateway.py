@@ -77,11 +77,12 @@ class OrderGateway:
             OrderWorkflow.run, names.order_workflow_id(order_id)
         )
 
-    async def start(self, order_id: int, account_id: int, created_at: int, *, new: bool) -> Order:
+    async def start(self, order_id: int, account_id: int, created_at: int, *, fresh: bool) -> Order:
         """Start the order's workflow and return the order.
 
-        A ``new`` order id cannot have a workflow yet, so the order is known without a
-        query (and without waiting for a worker). Otherwise this is a retried create:
+        A ``fresh`` order id (just allocated, with no idempotency key) cannot have a
+        workflow yet, so the order is known without a query, and without waiting for a
+        worker. Otherwise a request with the same key may have started it already:
         starting again is a no-op, and the order is read back from its workflow.
         """
         workflow_id = names.order_workflow_id(order_id)
@@ -100,7 +101,12 @@ class OrderGateway:
                     id=workflow_id,
                     task_queue=self._options.task_queue,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    # A retried create finds the running workflow; a new id must not.
+                    id_conflict_policy=(
+                        WorkflowIDConflictPolicy.FAIL
+                        if fresh
+                        else WorkflowIDConflictPolicy.USE_EXISTING
+                    ),
                     search_attributes=TypedSearchAttributes(
                         [
                             SearchAttributePair(names.ORDER_STATUS, OrderStatus.ORDER_CREATED),
@@ -115,9 +121,20 @@ class OrderGateway:
                     rpc_timeout=self._options.rpc_timeout,
                 )
             except WorkflowAlreadyStartedError:
-                pass  # the order exists and has closed: a retried create reads it back
+                if fresh:
+                    log.error(
+                        "order id %s is fresh from the database but Temporal has %s: the order "
+                        "database is behind Temporal (restored or reset?)",
+                        order_id,
+                        workflow_id,
+                    )
+                    raise unavailable(
+                        "order ids are out of step with Temporal; an operator must fix it",
+                        retry_after=60,
+                    ) from None
+                # A retried create of an order that has already closed: read it back.
             else:
-                if new and handle.first_execution_run_id:
+                if fresh and handle.first_execution_run_id:
                     return Order.placed(
                         order_id, account_id, created_at, handle.first_execution_run_id
                     )

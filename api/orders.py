@@ -53,7 +53,10 @@ async def create_order(
     except OperationalError:
         raise unavailable("the order database is unreachable; retry later") from None
     order = await gateway.start(
-        allocation.order_id, body.account_id, int(time.time() * 1000), new=allocation.new
+        allocation.order_id,
+        body.account_id,
+        int(time.time() * 1000),
+        fresh=allocation.new and idempotency_key is None,
     )
     resource = order_resource(order, links)
     return HalResponse(resource, 201, headers={"Location": links.order(order.order_id)})

@@ -14,7 +14,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
+
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.namespace.v1 import NamespaceConfig
+from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
 
 from activities.database import create_database_engine, create_schema
 from settings import Settings, get_settings
@@ -82,17 +87,26 @@ class Stack:
                     process.wait()
 
 
-async def _temporal_ready(settings: Settings) -> None:
+async def _prepare_temporal(settings: Settings) -> None:
+    """Wait until the dev server answers, then keep closed orders for the configured days."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while True:
         try:
             client = await settings.connect_temporal()
             await client.count_workflows()
-            return
+            break
         except Exception:
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.2)
+    retention = Duration()
+    retention.FromTimedelta(timedelta(days=settings.embedded_retention_days))
+    await client.workflow_service.update_namespace(
+        UpdateNamespaceRequest(
+            namespace=settings.temporal_namespace,
+            config=NamespaceConfig(workflow_execution_retention_ttl=retention),
+        )
+    )
 
 
 def _wait_for_http(url: str, stack: Stack) -> None:
@@ -127,7 +141,7 @@ def main() -> int:
     stack = Stack()
     try:
         stack.start("temporal", dev_server_command(settings))
-        asyncio.run(_temporal_ready(settings))
+        asyncio.run(_prepare_temporal(settings))
         stack.start("worker", [sys.executable, "worker.py"])
         stack.start("api", [
             sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",

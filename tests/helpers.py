@@ -62,8 +62,10 @@ def free_port() -> int:
 
 
 def isolated_settings(base: Settings, **changes: Any) -> Settings:
-    """A copy of ``base`` with a fresh task queue (so tests never share a worker by accident)."""
-    return base.model_copy(update={"orders_task_queue": f"orders-{uuid.uuid4()}", **changes})
+    """A validated copy of ``base`` with a fresh task queue (so tests never share a worker
+    by accident). Every field is passed explicitly, so the environment cannot leak in."""
+    fields = {**base.model_dump(), "orders_task_queue": f"orders-{uuid.uuid4()}", **changes}
+    return Settings(_env_file=None, **fields)
 
 
 @asynccontextmanager

@@ -30,7 +30,7 @@ async def record_walk(client: Client, order_id: int) -> WorkflowHistory:
         client, OrderStartOptions(settings.orders_task_queue, None, 1_000, timedelta(seconds=10))
     )
     async with running_worker(client, settings):
-        await gateway.start(order_id, 1234, 1_700_000_000_000, new=True)
+        await gateway.start(order_id, 1234, 1_700_000_000_000, fresh=True)
         await gateway.send(order_id, "prepareOrder", "refused-too-early", {})
         for step, (name, params, _) in enumerate(WALK):
             location = {"lat": 52.5 + step / 100, "lon": 13.4}

@@ -20,7 +20,7 @@ async def drive_past_continue_as_new(client: Client, gateway: OrderGateway, upda
     """Place an order and send it ``updates`` location updates, ten at a time (so signals
     race the continue-as-new); returns the order id once it has run on more than one run."""
     order_id = new_order_id()
-    first = await gateway.start(order_id, 555, 1, new=True)
+    first = await gateway.start(order_id, 555, 1, fresh=True)
     await gateway.send(order_id, "assignOrder", "assign", {"restaurantId": 3})
     for batch in range(0, updates, 10):
         await asyncio.gather(

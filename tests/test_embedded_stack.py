@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -12,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+from temporalio.client import Client
 
 from tests.helpers import free_port, wait_until
 
@@ -66,6 +69,16 @@ def alive(pid: int) -> bool:
     )
 
 
+def retention_days(address: str) -> float:
+    async def describe() -> float:
+        client = await Client.connect(address)
+        request = DescribeNamespaceRequest(namespace="default")
+        described = await client.workflow_service.describe_namespace(request)
+        return described.config.workflow_execution_retention_ttl.ToTimedelta().days
+
+    return asyncio.run(describe())
+
+
 def test_make_run_starts_the_stack_keeps_orders_and_stops(tmp_path: Path) -> None:
     api_port, temporal_port, ui_port = free_port(), free_port(), free_port()
     env = {
@@ -90,6 +103,7 @@ def test_make_run_starts_the_stack_keeps_orders_and_stops(tmp_path: Path) -> Non
             f"http://localhost:{ui_port}/namespaces/default/workflows/order-1/"
             in (order["_links"]["history"]["href"])
         )
+        assert retention_days(f"127.0.0.1:{temporal_port}") == 30
     assert not [pid for pid in pids if alive(pid)]
     assert (tmp_path / "data" / "temporal.db").exists()
 

@@ -6,7 +6,8 @@ import time
 
 import httpx
 
-from tests.helpers import command, create_order, eventually
+from settings import Settings
+from tests.helpers import command, create_order, eventually, isolated_settings, running_api
 
 
 async def test_find_orders_by_account_status_restaurant_and_driver(http: httpx.AsyncClient) -> None:
@@ -91,3 +92,17 @@ async def test_entry_point_and_docs(http: httpx.AsyncClient) -> None:
     assert "application/problem+json" in created["422"]["content"]
     docs = await http.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+async def test_api_keys_when_configured(settings: Settings, worker: None) -> None:
+    guarded = isolated_settings(settings, api_keys=["s3cret", "other"])
+    async with running_api(guarded) as http:
+        refused = await http.get("/v1/orders/1")
+        assert refused.status_code == 401
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert (await http.get("/v1/orders/1", headers={"X-API-Key": "wrong"})).status_code == 401
+        allowed = await http.post(
+            "/v1/orders", json={"accountId": 3}, headers={"X-API-Key": "other"}
+        )
+        assert allowed.status_code == 201
+        assert (await http.get("/healthz")).status_code == 200

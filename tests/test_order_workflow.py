@@ -11,6 +11,7 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from api.order_gateway import OrderGateway, OrderStartOptions
+from api.problems import Problem
 from settings import Settings
 from tests.helpers import WALK, eventually
 from workflows import order_names as names
@@ -45,7 +46,7 @@ async def test_walk_through_every_status_to_completion(
     gateway: OrderGateway, client: Client
 ) -> None:
     order_id = new_order_id()
-    order = await gateway.start(order_id, 1234, 1_700_000_000_000, new=True)
+    order = await gateway.start(order_id, 1234, 1_700_000_000_000, fresh=True)
     assert order.status == OrderStatus.ORDER_CREATED and order.run_id
     for name, params, status in WALK:
         result = await run(gateway, order_id, name, **params)
@@ -66,7 +67,7 @@ async def test_walk_through_every_status_to_completion(
 
 async def test_refused_commands_leave_no_event(gateway: OrderGateway) -> None:
     order_id = new_order_id()
-    await gateway.start(order_id, 1234, 1, new=True)
+    await gateway.start(order_id, 1234, 1, fresh=True)
     refused = await run(gateway, order_id, "orderReady")
     assert refused.outcome.refusal == "not_allowed"
     assert refused.outcome.status == OrderStatus.ORDER_CREATED
@@ -78,7 +79,7 @@ async def test_refused_commands_leave_no_event(gateway: OrderGateway) -> None:
 
 async def test_a_redelivered_command_is_applied_once(gateway: OrderGateway) -> None:
     order_id = new_order_id()
-    await gateway.start(order_id, 1234, 1, new=True)
+    await gateway.start(order_id, 1234, 1, fresh=True)
     for _ in range(3):
         assert await gateway.send(
             order_id, "updateOrderLocation", "same-id", {"lat": 1.5, "lon": 2}
@@ -91,7 +92,7 @@ async def test_a_redelivered_command_is_applied_once(gateway: OrderGateway) -> N
 
 async def test_cancel_records_the_reason_and_closes(gateway: OrderGateway, client: Client) -> None:
     order_id = new_order_id()
-    await gateway.start(order_id, 1234, 1, new=True)
+    await gateway.start(order_id, 1234, 1, fresh=True)
     await run(gateway, order_id, "assignOrder", restaurantId=5)
     result = await run(gateway, order_id, "cancelOrder", reason="customer called")
     assert result.order.status == OrderStatus.ORDER_CANCELLED
@@ -102,7 +103,7 @@ async def test_cancel_records_the_reason_and_closes(gateway: OrderGateway, clien
 
 async def test_update_order_status_overrides_and_can_close(gateway: OrderGateway) -> None:
     order_id = new_order_id()
-    await gateway.start(order_id, 1234, 1, new=True)
+    await gateway.start(order_id, 1234, 1, fresh=True)
     result = await run(gateway, order_id, "updateOrderStatus", status="ORDER_PICKED_UP")
     assert result.order.status == OrderStatus.ORDER_PICKED_UP
     assert result.event is not None and result.event.type == "ORDER_STATUS_UPDATED"
@@ -116,7 +117,7 @@ async def test_update_order_status_overrides_and_can_close(gateway: OrderGateway
 async def test_search_attributes_follow_every_change(gateway: OrderGateway, client: Client) -> None:
     order_id = new_order_id()
     account = new_order_id()
-    await gateway.start(order_id, account, 1, new=True)
+    await gateway.start(order_id, account, 1, fresh=True)
     await run(gateway, order_id, "assignOrder", restaurantId=4242)
     await run(gateway, order_id, "prepareOrder")
     await run(gateway, order_id, "orderReady")
@@ -135,7 +136,7 @@ async def test_search_attributes_follow_every_change(gateway: OrderGateway, clie
 
 async def test_the_web_ui_shows_a_readable_summary(gateway: OrderGateway, client: Client) -> None:
     order_id = new_order_id()
-    await gateway.start(order_id, 1234, 1, new=True)
+    await gateway.start(order_id, 1234, 1, fresh=True)
     await run(gateway, order_id, "assignOrder", restaurantId=101)
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
     description = await handle.describe()
@@ -145,3 +146,16 @@ async def test_the_web_ui_shows_a_readable_summary(gateway: OrderGateway, client
     details = metadata.current_details
     assert f"Order {order_id}" in details and "**ORDER_ASSIGNED**" in details
     assert "restaurant 101" in details and "last ORDER_ASSIGNED" in details
+
+
+async def test_a_new_id_that_temporal_already_has_is_never_reused(gateway: OrderGateway) -> None:
+    """If the order database fell behind Temporal, a create must not answer with another
+    customer's order."""
+    order_id = new_order_id()
+    await gateway.start(order_id, 1, 1, fresh=True)
+    with pytest.raises(Problem) as raised:
+        await gateway.start(order_id, 2, 1, fresh=True)
+    assert raised.value.status == 503
+    assert (await gateway.read(order_id)).account_id == 1
+    # A retried create (an id the database handed out before) reads the order back.
+    assert (await gateway.start(order_id, 1, 1, fresh=False)).account_id == 1

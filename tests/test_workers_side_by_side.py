@@ -28,7 +28,7 @@ async def test_two_workers_share_the_orders(client: Client, settings: Settings) 
             await stack.enter_async_context(running_worker(worker_client, own))
 
         async def walk(order_id: int) -> None:
-            await gateway.start(order_id, 1, 1, new=True)
+            await gateway.start(order_id, 1, 1, fresh=True)
             for step, (command, params, _) in enumerate(WALK):
                 assert await gateway.send(order_id, command, f"{order_id}-{step}", params)
             await client.get_workflow_handle(order_workflow_id(order_id)).result()
