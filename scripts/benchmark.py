@@ -30,9 +30,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import aiohttp
-from temporalio.client import Client
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHandle
 
 from settings import Settings
 from workflows.order_names import order_workflow_id
@@ -56,14 +58,19 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 class Phase:
     name: str
     latencies: list[float] = field(default_factory=list)
+    by_command: dict[str, list[float]] = field(default_factory=dict)
     seconds: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
 
     def rate(self) -> float:
         return len(self.latencies) / self.seconds
 
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
+    def record(self, command: str, seconds: float) -> None:
+        self.latencies.append(seconds)
+        self.by_command.setdefault(command, []).append(seconds)
+
+    def percentile(self, q: float, command: str | None = None) -> float:
+        ordered = sorted(self.latencies if command is None else self.by_command[command])
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
@@ -94,7 +101,7 @@ async def walk_over_http(session: aiohttp.ClientSession, api: str, phase: Phase)
         async with session.put(f"{commands}/{name}", params=params) as response:
             assert response.status == 200, await response.text()
             await response.read()
-        phase.latencies.append(time.perf_counter() - started)
+        phase.record(name, time.perf_counter() - started)
 
 
 async def walk_with_sdk(client: Client, settings: Settings, order_id: int, phase: Phase) -> None:
@@ -110,7 +117,7 @@ async def walk_with_sdk(client: Client, settings: Settings, order_id: int, phase
         await handle.signal(name, CommandSignal(command_id, dict(params)))
         result = await handle.query(OrderWorkflow.outcome, command_id)
         assert result is not None and result.outcome.refusal is None
-        phase.latencies.append(time.perf_counter() - started)
+        phase.record(name, time.perf_counter() - started)
 
 
 def _order_input(order_id: int) -> OrderInput:
@@ -153,6 +160,11 @@ async def run(settings: Settings, api: str, pids: dict[str, int], orders: int, r
             f"| {phase.name} | {phase.rate():.0f} | {phase.percentile(0.5):.1f} "
             f"| {phase.percentile(0.99):.1f} | {cpu} |"
         )
+    last_http = [p for p in phases if p.name == "HTTP API"][-1]
+    print("\nper command, last HTTP round (p50 / p99 ms): " + ", ".join(
+        f"{c} {last_http.percentile(0.5, c):.0f}/{last_http.percentile(0.99, c):.0f}"
+        for c in last_http.by_command
+    ))  # fmt: skip
     http_rates = [p.rate() for p in phases if p.name == "HTTP API"]
     sdk_rates = [p.rate() for p in phases if p.name == "SDK direct"]
     ratios = [h / s for h, s in zip(http_rates, sdk_rates, strict=True)]
@@ -161,10 +173,69 @@ async def run(settings: Settings, api: str, pids: dict[str, int], orders: int, r
     print(f"median HTTP {http_median:.0f}/s, SDK {sdk_median:.0f}/s")
 
 
+async def probe_idle_latency(settings: Settings, samples: int = 40) -> None:
+    """Where one synchronous command's time goes on an idle stack.
+
+    Three orders, one per way of sending: a signal alone; a signal and at once the query
+    (what the API does); a signal and the query once the workflow task is done. For each,
+    the signal and query round trips and, from the history, how long each workflow task
+    waited between scheduled and started.
+    """
+    client = await settings.connect_temporal()
+    print("\n| way | signal p50 ms | query p50 ms | task scheduled->started p50 ms |")
+    print("|---|---|---|---|")
+    for offset, (way, query_delay) in enumerate(
+        [("signal alone", None), ("signal, then query at once", 0.0),
+         ("signal, then query 100 ms later", 0.1)]
+    ):  # fmt: skip
+        order_id = 2_000_000_000 + offset
+        handle = await client.start_workflow(
+            OrderWorkflow.run,
+            _order_input(order_id),
+            id=order_workflow_id(order_id),
+            task_queue=settings.orders_task_queue,
+        )
+        signals: list[float] = []
+        queries: list[float] = []
+        for i in range(samples):
+            started = time.perf_counter()
+            await handle.signal(
+                "updateOrderLocation", CommandSignal(f"probe-{i}", {"lat": 1, "lon": 1})
+            )
+            signals.append(time.perf_counter() - started)
+            # Spacing the samples out is the point here, not a wait for a condition.
+            await asyncio.sleep(query_delay or 0.1)
+            if query_delay is not None:
+                started = time.perf_counter()
+                await handle.query(OrderWorkflow.outcome, f"probe-{i}")
+                queries.append(time.perf_counter() - started)
+        waits = await _schedule_to_start(handle)
+        query_p50 = f"{statistics.median(queries) * 1000:.1f}" if queries else "-"
+        print(
+            f"| {way} | {statistics.median(signals) * 1000:.1f} | {query_p50} "
+            f"| {statistics.median(waits) * 1000:.1f} |"
+        )
+
+
+async def _schedule_to_start(handle: WorkflowHandle[Any, Any]) -> list[float]:
+    scheduled: float | None = None
+    waits = []
+    async for event in handle.fetch_history_events():
+        moment = event.event_time.ToDatetime().timestamp()
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+            scheduled = moment
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED and scheduled:
+            waits.append(moment - scheduled)
+    return waits[1:]  # the first task is the start's, not a signal's
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--probe", action="store_true", help="also break down one command's latency when idle"
+    )
     args = parser.parse_args()
 
     data = Path(tempfile.mkdtemp(prefix="orderflow-bench-"))
@@ -203,6 +274,8 @@ def main() -> int:
             raise SystemExit("the embedded stack did not start")
         print(f"embedded stack up: {pids} (data in {data})")
         asyncio.run(run(settings, f"http://127.0.0.1:{api_port}", pids, args.orders, args.rounds))
+        if args.probe:
+            asyncio.run(probe_idle_latency(settings))
     finally:
         stack.send_signal(signal.SIGTERM)
         stack.wait(60)
