@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from activities.database import create_database_engine
 from api import order_commands, order_events, orders
 from api.deps import LinksDep, require_api_key
+from api.docs import install_docs
 from api.hal import HalResponse
 from api.order_gateway import OrderGateway, OrderStartOptions
 from api.problems import install_problem_handlers
@@ -52,9 +53,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_problem_handlers(app)
+    install_docs(app)
     guarded = [Depends(require_api_key)]
     for router in (orders.router, order_commands.router, order_events.router):
         app.include_router(router, dependencies=guarded)

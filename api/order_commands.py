@@ -28,6 +28,7 @@ router = APIRouter(prefix="/v1/orders/{order_id}/commands", tags=["commands"])
 
 @router.get(
     "",
+    summary="List the commands valid now",
     response_class=HalResponse,
     responses={
         200: hal_response(CommandsDoc, "The commands valid now"),
@@ -61,14 +62,18 @@ _COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.put(
-    "/{command}", response_class=HalResponse, responses=_COMMAND_RESPONSES, description=_COMMAND_DOC
-)
-@router.post(
     "/{command}",
+    summary="Run a command",
     response_class=HalResponse,
     responses=_COMMAND_RESPONSES,
     description=_COMMAND_DOC,
-    include_in_schema=True,
+)
+@router.post(
+    "/{command}",
+    summary="Run a command (POST works as PUT)",
+    response_class=HalResponse,
+    responses=_COMMAND_RESPONSES,
+    description=_COMMAND_DOC,
 )
 async def run_command(
     order_id: int,

@@ -19,6 +19,7 @@ router = APIRouter(prefix="/v1/orders/{order_id}/events", tags=["events"])
 
 @router.get(
     "",
+    summary="Read the event log",
     response_class=HalResponse,
     responses={
         200: hal_response(PageDoc, "A page of the event log"),
@@ -52,6 +53,7 @@ async def list_events(
 
 @router.get(
     "/{event_id}",
+    summary="Read one event",
     response_class=HalResponse,
     responses={200: hal_response(EventDoc, "The event"), **problem_responses(404, 503)},
 )
@@ -67,6 +69,7 @@ async def read_event(
 
 @router.post(
     "",
+    summary="Append a domain event",
     status_code=201,
     response_class=HalResponse,
     responses={

@@ -27,6 +27,7 @@ PositiveId = Annotated[int, Query(gt=0)]
 
 @router.post(
     "",
+    summary="Place an order",
     status_code=201,
     response_class=HalResponse,
     responses={201: hal_response(OrderDoc, "The new order"), **problem_responses(400, 422, 503)},
@@ -64,6 +65,7 @@ async def create_order(
 
 @router.get(
     "/{order_id}",
+    summary="Read an order",
     response_class=HalResponse,
     responses={200: hal_response(OrderDoc, "The order"), **problem_responses(404, 503)},
 )
@@ -74,6 +76,7 @@ async def read_order(order_id: int, gateway: GatewayDep, links: LinksDep) -> Hal
 
 @router.get(
     "",
+    summary="Find orders",
     response_class=HalResponse,
     responses={200: hal_response(PageDoc, "A page of orders"), **problem_responses(422, 503)},
 )

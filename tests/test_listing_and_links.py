@@ -92,6 +92,10 @@ async def test_entry_point_and_docs(http: httpx.AsyncClient) -> None:
     assert "application/problem+json" in created["422"]["content"]
     docs = await http.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    # Served by the API itself, not a CDN: the docs work offline.
+    assert "cdn" not in docs.text
+    assets = await http.get("/docs-assets/swagger-ui-bundle.js")
+    assert assets.status_code == 200 and len(assets.content) > 100_000
 
 
 async def test_api_keys_when_configured(settings: Settings, worker: None) -> None:
