@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     # Orders: continue-as-new once a run's history is this long (besides the SDK's suggestion).
     order_continue_as_new_after_history_events: int | None = Field(None, ge=10)
     # How many command outcomes an order remembers for Idempotency-Key replays.
-    order_remembered_command_outcomes: int = Field(1_000, ge=1)
+    order_remembered_command_outcomes: int = Field(1_000, ge=1, le=2_000)
+    # Events an order keeps; its whole log must fit one 2 MB continue-as-new payload.
+    order_max_events: int = Field(5_000, ge=10, le=6_000)
 
     # Customer database: a SQLite file by default, postgresql+psycopg://… in production.
     database_url: str = "sqlite:///.data/orderflow.db"

@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 continue_as_new_after_history_events=settings.order_continue_as_new_after_history_events,
                 remembered_outcomes=settings.order_remembered_command_outcomes,
                 rpc_timeout=settings.temporal_rpc_timeout,
+                max_events=settings.order_max_events,
             ),
         )
         app.state.engine = create_database_engine(settings.database_url)

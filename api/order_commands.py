@@ -12,7 +12,7 @@ from api.deps import GatewayDep, IdempotencyKey, LinksDep, Prefer, wants_async
 from api.hal import HalResponse, commands_resource, order_resource
 from api.links import Links
 from api.order_gateway import OrderGateway
-from api.problems import Problem, invalid_parameters, not_found
+from api.problems import Problem, invalid_parameters, not_found, unavailable
 from api.schemas import CommandsDoc, OrderDoc, hal_response, problem_responses
 from workflows.order_machine import (
     COMMANDS,
@@ -132,12 +132,10 @@ async def execute(
     await _send(gateway, order_id, spec, command_id, params)
     result = await gateway.outcome(order_id, command_id)
     if result is None:
-        raise Problem(
-            503,
-            "service-unavailable",
-            "the command was recorded but its outcome "
-            "is not known yet; retry with the same Idempotency-Key",
-            headers={"Retry-After": "1"},
+        raise unavailable(
+            "the command was recorded but its outcome is not known yet; "
+            "retry with the same Idempotency-Key",
+            retry_after=1,
         )
     outcome = result.outcome
     if outcome.command != spec.name or not _same(outcome.parameters, params):
@@ -150,7 +148,8 @@ async def execute(
     if outcome.refusal == "invalid":
         raise Problem(422, "invalid-parameter", outcome.detail)
     if outcome.refusal is not None:
-        kind = "order-closed" if outcome.refusal == "closed" else "command-not-allowed"
+        kinds = {"closed": "order-closed", "log_full": "event-log-full"}
+        kind = kinds.get(outcome.refusal, "command-not-allowed")
         status = outcome.status or result.order.status
         raise Problem(
             409,

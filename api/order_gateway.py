@@ -63,6 +63,7 @@ class OrderStartOptions:
     continue_as_new_after_history_events: int | None
     remembered_outcomes: int
     rpc_timeout: timedelta
+    max_events: int = 5_000
 
 
 class OrderGateway:
@@ -92,6 +93,7 @@ class OrderGateway:
             created_at=created_at,
             continue_as_new_after_history_events=self._options.continue_as_new_after_history_events,
             remembered_outcomes=self._options.remembered_outcomes,
+            max_events=self._options.max_events,
         )
         async with self._temporal_errors(order_id):
             try:

@@ -6,8 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import Client
 
-from tests.helpers import command, create_order
+from settings import Settings
+from tests.helpers import command, create_order, isolated_settings, running_api, running_worker
 
 PROBLEM = "application/problem+json"
 
@@ -113,3 +115,18 @@ async def test_bad_paging_parameters(http: httpx.AsyncClient) -> None:
     assert_problem(
         await http.get("/v1/orders", params={"page": "bm90LWEtdG9rZW4"}), 422, "invalid-parameter"
     )
+
+
+async def test_a_full_event_log_is_a_clear_conflict(settings: Settings, client: Client) -> None:
+    small = isolated_settings(settings, order_max_events=10)
+    async with running_worker(client, small), running_api(small) as http:
+        order = await create_order(http)
+        for i in range(9):
+            assert (
+                await command(http, order, "updateOrderLocation", lat=i, lon=i)
+            ).status_code == 200
+        body = assert_problem(
+            await command(http, order, "updateOrderLocation", lat=0, lon=0), 409, "event-log-full"
+        )
+        assert "10 events" in body["detail"]
+        assert (await command(http, order, "cancelOrder")).status_code == 200

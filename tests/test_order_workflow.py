@@ -159,3 +159,19 @@ async def test_a_new_id_that_temporal_already_has_is_never_reused(gateway: Order
     assert (await gateway.read(order_id)).account_id == 1
     # A retried create (an id the database handed out before) reads the order back.
     assert (await gateway.start(order_id, 1, 1, fresh=False)).account_id == 1
+
+
+async def test_a_full_event_log_refuses_location_updates_not_transitions(
+    client: Client, settings: Settings, worker: None
+) -> None:
+    options = OrderStartOptions(settings.orders_task_queue, None, 1_000, timedelta(seconds=10), 4)
+    small = OrderGateway(client, options)
+    order_id = new_order_id()
+    await small.start(order_id, 1234, 1, fresh=True)
+    for i in range(3):
+        moved = await run(small, order_id, "updateOrderLocation", lat=i, lon=i)
+        assert moved.outcome.refusal is None
+    full = await run(small, order_id, "updateOrderLocation", lat=9, lon=9)
+    assert full.outcome.refusal == "log_full" and "4 events" in full.outcome.detail
+    assigned = await run(small, order_id, "assignOrder", restaurantId=1)
+    assert assigned.outcome.refusal is None and assigned.order.event_count == 5

@@ -62,7 +62,7 @@ class CommandSignal:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
-Refusal = Literal["closed", "not_allowed", "invalid"]
+Refusal = Literal["closed", "not_allowed", "invalid", "log_full"]
 
 
 @dataclass
@@ -120,3 +120,7 @@ class OrderInput:
     continue_as_new_after_history_events: int | None = None
     remembered_outcomes: int = 1_000
     carried: OrderCarryOver | None = None
+    # The whole log travels in one continue-as-new payload (at most 2 MB, ~257 bytes an
+    # event): past this many events, commands that add an event but move no status
+    # (location updates) are refused rather than let the order outgrow its payload.
+    max_events: int = 5_000

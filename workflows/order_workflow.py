@@ -165,6 +165,12 @@ class OrderWorkflow:
         elif transition.refusal is not None:
             outcome.refusal = transition.refusal
             outcome.detail = transition.detail
+        elif transition.status == self._order.status and self._log_full():
+            outcome.refusal = "log_full"
+            outcome.detail = (
+                f"order {self._order.order_id} has {len(self._events)} events, the most it "
+                f"keeps; {name} is refused, commands that move its status are not"
+            )
         else:
             assert transition.status is not None
             outcome.event_id = self._apply(
@@ -220,6 +226,9 @@ class OrderWorkflow:
         self._outcomes[outcome.command_id] = outcome
         while len(self._outcomes) > self._input.remembered_outcomes:
             self._outcomes.popitem(last=False)
+
+    def _log_full(self) -> bool:
+        return len(self._events) >= self._input.max_events
 
     def _history_full(self) -> bool:
         info = workflow.info()
