@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # Events an order keeps; its whole log must fit one 2 MB continue-as-new payload.
     order_max_events: int = Field(5_000, ge=10, le=6_000)
 
+    # How long a customer request may take before the API answers 202 and lets it finish.
+    customer_request_wait_seconds: float = Field(5.0, ge=0)
+
     # Customer database: a SQLite file by default, postgresql+psycopg://… in production.
     database_url: str = "sqlite:///.data/orderflow.db"
 

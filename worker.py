@@ -1,24 +1,33 @@
-"""The order worker: runs order workflows from the `orders` task queue until SIGTERM/SIGINT."""
+"""The worker: `python worker.py [orders] [customers]` runs those task queues (default both)
+until SIGTERM/SIGINT, so each kind of work can be scaled on its own."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
 from datetime import timedelta
 
+from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.customer_activities import CustomerActivities
+from activities.database import create_database_engine
 from settings import Settings, get_settings
+from workflows.customer_workflows import RegisterCustomerWorkflow, UpdateCustomerWorkflow
 from workflows.order_workflow import OrderWorkflow
 
 log = logging.getLogger("orderflow.worker")
+KINDS = ("orders", "customers")
 
 
 def build_worker(client: Client, settings: Settings) -> Worker:
-    """The one place a Worker is built: what it runs and how much at once."""
+    """The order worker: order workflows on the `orders` task queue."""
     return Worker(
         client,
         task_queue=settings.orders_task_queue,
@@ -29,7 +38,24 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     )
 
 
-async def main() -> int:
+def build_customer_worker(
+    client: Client, settings: Settings, engine: Engine, executor: ThreadPoolExecutor
+) -> Worker:
+    """The customer worker: customer workflows and their database activities."""
+    customer_activities = CustomerActivities(engine)
+    return Worker(
+        client,
+        task_queue=settings.customers_task_queue,
+        workflows=[RegisterCustomerWorkflow, UpdateCustomerWorkflow],
+        activities=[customer_activities.register_customer, customer_activities.update_customer],
+        activity_executor=executor,
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+    )
+
+
+async def main(kinds: list[str]) -> int:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     try:
@@ -37,21 +63,31 @@ async def main() -> int:
     except RuntimeError as error:
         log.error("cannot reach Temporal at %s: %s", settings.temporal_address, error)
         return 1
-    worker = build_worker(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    async with worker:
-        log.info(
-            "worker polling task queue %r on %s",
-            settings.orders_task_queue,
-            settings.temporal_address,
-        )
+    engine = create_database_engine(settings.database_url)
+    executor = ThreadPoolExecutor(settings.worker_max_concurrent_activities)
+    async with AsyncExitStack() as stack:
+        if "orders" in kinds:
+            await stack.enter_async_context(build_worker(client, settings))
+        if "customers" in kinds:
+            await stack.enter_async_context(
+                build_customer_worker(client, settings, engine, executor)
+            )
+        log.info("worker running %s on %s", " and ".join(kinds), settings.temporal_address)
         await stop.wait()
         log.info("worker stopping")
+    executor.shutdown()
+    engine.dispose()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("kinds", nargs="*", metavar="{orders,customers}", help="default: both")
+    kinds = parser.parse_args().kinds or list(KINDS)
+    if unknown := set(kinds) - set(KINDS):
+        parser.error(f"unknown kind of work: {', '.join(sorted(unknown))}")
+    sys.exit(asyncio.run(main(kinds)))

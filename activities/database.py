@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 
@@ -35,10 +35,3 @@ def _tune_sqlite(connection: sqlite3.Connection, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
-
-
-def create_schema(engine: Engine) -> None:
-    """Create the tables that do not exist yet (migrations arrive with the customer work)."""
-    import activities.order_numbers  # noqa: F401  (registers its table)
-
-    SQLModel.metadata.create_all(engine)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.engine import Engine
 
+from api.customer_requests import CustomerRequests
 from api.links import Links, request_base_url
 from api.order_gateway import OrderGateway
 from api.problems import Problem
@@ -24,6 +25,11 @@ def get_gateway(request: Request) -> OrderGateway:
     return gateway
 
 
+def get_customer_requests(request: Request) -> CustomerRequests:
+    requests: CustomerRequests = request.app.state.customers
+    return requests
+
+
 def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
@@ -32,6 +38,7 @@ def get_engine(request: Request) -> Engine:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 GatewayDep = Annotated[OrderGateway, Depends(get_gateway)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
+CustomerRequestsDep = Annotated[CustomerRequests, Depends(get_customer_requests)]
 
 
 def get_links(request: Request, settings: SettingsDep) -> Links:

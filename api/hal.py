@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from activities.outbox import OutboxEvent
 from api.links import Links
+from workflows.customer_types import CustomerRecord
 from workflows.order_machine import COMMANDS
 from workflows.order_names import order_workflow_id
 from workflows.order_types import Order, OrderEvent
@@ -71,6 +74,39 @@ def event_resource(event: OrderEvent, links: Links) -> Resource:
         "order": {"href": links.order(event.order_id)},
     }
     return body
+
+
+def customer_resource(customer: CustomerRecord, links: Links) -> Resource:
+    body = customer.public()
+    body["_links"] = {
+        "self": {"href": links.customer(customer.customer_id)},
+        "orders": {"href": links.orders(accountId=customer.customer_id)},
+        "events": {"href": links.customer_events(customer.customer_id)},
+    }
+    return body
+
+
+def cloud_event(event: OutboxEvent, links: Links) -> Resource:
+    """A published event as a CloudEvents 1.0 JSON envelope."""
+    return {
+        "specversion": "1.0",
+        "id": event.event_id,
+        "source": event.source,
+        "type": event.type,
+        "subject": event.subject,
+        "time": _rfc3339(event.time),
+        "datacontenttype": "application/json",
+        "dataschema": f"{links.base}/v1/catalog/events/{event.type}/schema",
+        "messageversion": event.version,
+        "sequence": str(event.position),
+        "data": event.data,
+    }
+
+
+def _rfc3339(moment: datetime) -> str:
+    if moment.tzinfo is None:  # SQLite hands back naive UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def commands_resource(order_id: int, names: list[str], links: Links) -> Resource:

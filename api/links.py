@@ -85,6 +85,21 @@ class Links:
     def customer(self, customer_id: int) -> str:
         return f"{self.base}/v1/customers/{customer_id}"
 
+    def customers(self, **params: str | int | None) -> str:
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        return f"{self.base}/v1/customers" + (f"?{query}" if query else "")
+
+    def customer_events(self, customer_id: int, **params: int) -> str:
+        query = urlencode(params)
+        return f"{self.customer(customer_id)}/events" + (f"?{query}" if query else "")
+
+    def customer_request(self, request_id: str) -> str:
+        return f"{self.base}/v1/customers/requests/{quote(request_id, safe='')}"
+
+    def feed(self, **params: str | int | None) -> str:
+        query = urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
+        return f"{self.base}/v1/events" + (f"?{query}" if query else "")
+
     def workflow_history(self, workflow_id: str, run_id: str) -> str:
         """The order's page in the Temporal Web UI (it needs the run id, or shows 404)."""
         return (

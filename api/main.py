@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import Depends, FastAPI
 
 from activities.database import create_database_engine
-from api import order_commands, order_events, orders
+from api import customers, order_commands, order_events, orders
+from api.customer_requests import CustomerRequestOptions, CustomerRequests
 from api.deps import LinksDep, require_api_key
 from api.docs import install_docs
 from api.hal import HalResponse
@@ -42,6 +44,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 max_events=settings.order_max_events,
             ),
         )
+        app.state.customers = CustomerRequests(
+            client,
+            CustomerRequestOptions(
+                task_queue=settings.customers_task_queue,
+                wait=timedelta(seconds=settings.customer_request_wait_seconds),
+                rpc_timeout=settings.temporal_rpc_timeout,
+            ),
+        )
         app.state.engine = create_database_engine(settings.database_url)
         try:
             yield
@@ -61,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_docs(app)
     guarded = [Depends(require_api_key)]
-    for router in (orders.router, order_commands.router, order_events.router):
+    for router in (orders.router, order_commands.router, order_events.router, customers.router):
         app.include_router(router, dependencies=guarded)
 
     @app.get("/v1", response_class=HalResponse, tags=["index"])
@@ -75,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         "href": links.orders() + "{?accountId,status,restaurantId,driverId,size}",
                         "templated": True,
                     },
+                    "customers": {"href": links.customers() + "{?email}", "templated": True},
                     "docs": {"href": f"{links.base}/docs", "type": "text/html"},
                 }
             }

@@ -8,14 +8,14 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.exc import OperationalError
 
+from activities import customer_store
 from activities.order_numbers import IdempotencyKeyReused, allocate_order_id
+from api.database_calls import in_database
 from api.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep
 from api.hal import HalResponse, order_resource, page_links
 from api.order_gateway import OrderSummary, bad_page_token
-from api.problems import Problem, unavailable
+from api.problems import Problem, invalid_parameters
 from api.schemas import OrderCreate, OrderDoc, PageDoc, hal_response, problem_responses
 from workflows import order_names as names
 from workflows.order_machine import OrderStatus
@@ -40,10 +40,10 @@ async def create_order(
     idempotency_key: IdempotencyKey = None,
 ) -> HalResponse:
     """Place an order: starts its workflow and answers 201 with the order in ORDER_CREATED."""
+    if not await in_database(customer_store.exists, engine, body.account_id):
+        raise invalid_parameters([("accountId", f"customer {body.account_id} is not registered")])
     try:
-        allocation = await run_in_threadpool(
-            allocate_order_id, engine, body.account_id, idempotency_key
-        )
+        allocation = await in_database(allocate_order_id, engine, body.account_id, idempotency_key)
     except IdempotencyKeyReused as error:
         raise Problem(
             422,
@@ -51,8 +51,6 @@ async def create_order(
             f"Idempotency-Key was first used to create order {error.order_id} "
             f"for account {error.account_id}",
         ) from None
-    except OperationalError:
-        raise unavailable("the order database is unreachable; retry later") from None
     order = await gateway.start(
         allocation.order_id,
         body.account_id,

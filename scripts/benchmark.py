@@ -266,7 +266,7 @@ def main() -> int:
         assert stack.stdout is not None
         pids: dict[str, int] = {}
         for line in stack.stdout:
-            if found := re.match(r"started (\w+) \(pid (\d+)\)", line):
+            if found := re.match(r"started ([\w-]+) \(pid (\d+)\)", line):
                 pids[found[1]] = int(found[2])
             if line.startswith("orderflow is up"):
                 break

@@ -21,7 +21,8 @@ from google.protobuf.duration_pb2 import Duration
 from temporalio.api.namespace.v1 import NamespaceConfig
 from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
 
-from activities.database import create_database_engine, create_schema
+from activities.database import create_database_engine
+from activities.migrate import upgrade
 from settings import Settings, get_settings
 from workflows.order_names import SEARCH_ATTRIBUTES
 
@@ -127,7 +128,7 @@ def _wait_for_http(url: str, stack: Stack) -> None:
 def main() -> int:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    create_schema(create_database_engine(settings.database_url))
+    upgrade(create_database_engine(settings.database_url))
 
     stopping = False
 
@@ -142,7 +143,9 @@ def main() -> int:
     try:
         stack.start("temporal", dev_server_command(settings))
         asyncio.run(_prepare_temporal(settings))
-        stack.start("worker", [sys.executable, "worker.py"])
+        # One process per task queue, as in production: each scales on its own.
+        stack.start("orders-worker", [sys.executable, "worker.py", "orders"])
+        stack.start("customers-worker", [sys.executable, "worker.py", "customers"])
         stack.start("api", [
             sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
             "--host", settings.api_host, "--port", str(settings.api_port),

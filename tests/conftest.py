@@ -14,7 +14,8 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.database import create_database_engine, create_schema
+from activities.database import create_database_engine
+from activities.migrate import upgrade
 from scripts.embedded import SQLITE_PRAGMAS, temporal_binary
 from settings import Settings
 from tests.helpers import isolated_settings, running_api, running_worker
@@ -62,7 +63,7 @@ def postgres_url() -> Iterator[str]:
         )
         url = f"{base}/{name}"
         engine = create_database_engine(url)
-        create_schema(engine)
+        upgrade(engine)
         engine.dispose()
         try:
             yield url
@@ -89,7 +90,7 @@ def client(temporal: WorkflowEnvironment) -> Client:
 
 @pytest_asyncio.fixture(scope="session")
 async def worker(client: Client, settings: Settings) -> AsyncIterator[None]:
-    async with running_worker(client, settings):
+    async with running_worker(client, settings, customers=True):
         yield
 
 

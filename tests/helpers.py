@@ -7,6 +7,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -15,9 +16,10 @@ import uvicorn
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.database import create_database_engine
 from api.main import create_app
 from settings import Settings
-from worker import build_worker
+from worker import build_customer_worker, build_worker
 
 T = TypeVar("T")
 
@@ -69,9 +71,25 @@ def isolated_settings(base: Settings, **changes: Any) -> Settings:
 
 
 @asynccontextmanager
-async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
-    async with build_worker(client, settings) as worker:
-        yield worker
+async def running_worker(
+    client: Client, settings: Settings, *, customers: bool = False
+) -> AsyncIterator[Worker]:
+    """The order worker for ``settings`` (and the customer worker), as worker.py builds them.
+
+    One client may have one worker per task queue: only one test-wide customer worker.
+    """
+    if not customers:
+        async with build_worker(client, settings) as worker:
+            yield worker
+        return
+    engine = create_database_engine(settings.database_url)
+    with ThreadPoolExecutor(settings.worker_max_concurrent_activities) as executor:
+        async with (
+            build_worker(client, settings) as worker,
+            build_customer_worker(client, settings, engine, executor),
+        ):
+            yield worker
+    engine.dispose()
 
 
 @asynccontextmanager
@@ -95,7 +113,19 @@ async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         await task
 
 
-async def create_order(http: httpx.AsyncClient, account_id: int = 1234) -> dict[str, Any]:
+async def register_customer(http: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
+    """Register a customer with a unique email (and any ``fields`` given)."""
+    body = {"firstName": "Ada", "lastName": "Lovelace", "email": f"ada-{uuid.uuid4()}@example.com"}
+    response = await http.post("/v1/customers", json={**body, **fields})
+    assert response.status_code == 201, response.text
+    customer: dict[str, Any] = response.json()
+    return customer
+
+
+async def create_order(http: httpx.AsyncClient, account_id: int | None = None) -> dict[str, Any]:
+    """Place an order for ``account_id``, or for a newly registered customer."""
+    if account_id is None:
+        account_id = (await register_customer(http))["customerId"]
     response = await http.post("/v1/orders", json={"accountId": account_id})
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()

@@ -48,8 +48,8 @@ def make_run(env: dict[str, str], stop_signal: int) -> Iterator[tuple[str, list[
     reader.start()
     try:
         assert up.wait(90), "".join(lines)
-        pids = [int(p) for p in re.findall(r"^started \w+ \(pid (\d+)\)", "".join(lines), re.M)]
-        assert len(pids) == 3, "".join(lines)
+        pids = [int(p) for p in re.findall(r"^started [\w-]+ \(pid (\d+)\)", "".join(lines), re.M)]
+        assert len(pids) == 4, "".join(lines)
         yield "".join(lines), pids
     finally:
         os.killpg(process.pid, stop_signal)
@@ -94,7 +94,10 @@ def test_make_run_starts_the_stack_keeps_orders_and_stops(tmp_path: Path) -> Non
         assert f"{api}/docs" in output and f"http://localhost:{ui_port}" in output
         assert httpx.get(f"{api}/docs").status_code == 200
         assert httpx.get(f"http://127.0.0.1:{ui_port}/").status_code == 200
-        created = httpx.post(f"{api}/v1/orders", json={"accountId": 1234})
+        ada = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"}
+        customer = httpx.post(f"{api}/v1/customers", json=ada, timeout=30)
+        assert customer.status_code == 201 and customer.json()["customerId"] == 1
+        created = httpx.post(f"{api}/v1/orders", json={"accountId": 1})
         assert created.status_code == 201 and created.json()["orderId"] == 1
         order = created.json()
         assigned = httpx.put(f"{api}/v1/orders/1/commands/assignOrder?restaurantId=101")
@@ -113,11 +116,12 @@ def test_make_run_starts_the_stack_keeps_orders_and_stops(tmp_path: Path) -> Non
         assert read.status_code == 200 and read.json()["status"] == "ORDER_ASSIGNED"
         prepared = httpx.put(f"{api}/v1/orders/1/commands/prepareOrder", timeout=30)
         assert prepared.status_code == 200 and prepared.json()["status"] == "ORDER_PREPARING"
-        second = httpx.post(f"{api}/v1/orders", json={"accountId": 1234})
+        assert httpx.get(f"{api}/v1/customers/1").json()["email"] == "ada@example.com"
+        second = httpx.post(f"{api}/v1/orders", json={"accountId": 1})
         assert second.json()["orderId"] == 2
 
         def both_listed() -> bool:
-            body = httpx.get(f"{api}/v1/orders?accountId=1234").json()
+            body = httpx.get(f"{api}/v1/orders?accountId=1").json()
             return sorted(o["orderId"] for o in body["_embedded"]["orders"]) == [1, 2]
 
         wait_until(both_listed)

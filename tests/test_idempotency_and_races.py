@@ -7,25 +7,28 @@ from collections import Counter
 
 import httpx
 
-from tests.helpers import command, create_order, eventually
+from tests.helpers import command, create_order, eventually, register_customer
 
 
 async def test_a_retried_create_returns_the_first_order(http: httpx.AsyncClient) -> None:
     headers = {"Idempotency-Key": "create-42-retry"}
-    first = await http.post("/v1/orders", json={"accountId": 42}, headers=headers)
-    again = await http.post("/v1/orders", json={"accountId": 42}, headers=headers)
+    first_account = (await register_customer(http))["customerId"]
+    other_account = (await register_customer(http))["customerId"]
+    first = await http.post("/v1/orders", json={"accountId": first_account}, headers=headers)
+    again = await http.post("/v1/orders", json={"accountId": first_account}, headers=headers)
     assert first.status_code == again.status_code == 201
     assert again.json()["orderId"] == first.json()["orderId"]
     assert again.headers["location"] == first.headers["location"]
-    other = await http.post("/v1/orders", json={"accountId": 43}, headers=headers)
+    other = await http.post("/v1/orders", json={"accountId": other_account}, headers=headers)
     assert other.status_code == 422
     assert other.json()["type"] == "urn:orderflow:problem:idempotency-key-reused"
 
 
 async def test_concurrent_creates_with_one_key_make_one_order(http: httpx.AsyncClient) -> None:
     headers = {"Idempotency-Key": "create-concurrently"}
+    account = (await register_customer(http))["customerId"]
     responses = await asyncio.gather(
-        *(http.post("/v1/orders", json={"accountId": 7}, headers=headers) for _ in range(10))
+        *(http.post("/v1/orders", json={"accountId": account}, headers=headers) for _ in range(10))
     )
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["orderId"] for r in responses}) == 1

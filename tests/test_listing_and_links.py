@@ -7,16 +7,25 @@ import time
 import httpx
 
 from settings import Settings
-from tests.helpers import command, create_order, eventually, isolated_settings, running_api
+from tests.helpers import (
+    command,
+    create_order,
+    eventually,
+    isolated_settings,
+    register_customer,
+    running_api,
+)
 
 
 async def test_find_orders_by_account_status_restaurant_and_driver(http: httpx.AsyncClient) -> None:
-    account = int(time.time() * 1000) % 1_000_000_000
+    account = (await register_customer(http))["customerId"]
+    # Restaurant and driver ids no other test uses.
+    place = int(time.time() * 1000) % 1_000_000_000
     orders = [await create_order(http, account) for _ in range(3)]
-    await command(http, orders[0], "assignOrder", restaurantId=account)
-    await command(http, orders[1], "assignOrder", restaurantId=account)
+    await command(http, orders[0], "assignOrder", restaurantId=place)
+    await command(http, orders[1], "assignOrder", restaurantId=place)
     await command(http, orders[1], "updateOrderStatus", status="ORDER_PREPARED")
-    await command(http, orders[1], "assignDriver", driverId=account)
+    await command(http, orders[1], "assignDriver", driverId=place)
 
     async def found(params: dict[str, object], expected: set[int]) -> None:
         body = (await http.get("/v1/orders", params=params)).json()
@@ -25,18 +34,18 @@ async def test_find_orders_by_account_status_restaurant_and_driver(http: httpx.A
     ids = [o["orderId"] for o in orders]
     await eventually(lambda: found({"accountId": account}, set(ids)))
     await eventually(lambda: found({"accountId": account, "status": "ORDER_CREATED"}, {ids[2]}))
-    await eventually(lambda: found({"restaurantId": account}, {ids[0], ids[1]}))
-    await eventually(lambda: found({"driverId": account, "status": "DRIVER_ASSIGNED"}, {ids[1]}))
+    await eventually(lambda: found({"restaurantId": place}, {ids[0], ids[1]}))
+    await eventually(lambda: found({"driverId": place, "status": "DRIVER_ASSIGNED"}, {ids[1]}))
 
-    listed = (await http.get("/v1/orders", params={"driverId": account})).json()
+    listed = (await http.get("/v1/orders", params={"driverId": place})).json()
     summary = listed["_embedded"]["orders"][0]
-    assert summary["restaurantId"] == account and summary["accountId"] == account
+    assert summary["restaurantId"] == place and summary["accountId"] == account
     assert summary["_links"]["self"]["href"] == orders[1]["_links"]["self"]["href"]
     assert summary["_links"]["history"]["href"] == orders[1]["_links"]["history"]["href"]
 
 
 async def test_orders_are_paged_with_next_links(http: httpx.AsyncClient) -> None:
-    account = int(time.time() * 1000) % 1_000_000_000 + 1
+    account = (await register_customer(http))["customerId"]
     created = {(await create_order(http, account))["orderId"] for _ in range(5)}
 
     async def five_visible() -> None:
@@ -98,7 +107,10 @@ async def test_entry_point_and_docs(http: httpx.AsyncClient) -> None:
     assert assets.status_code == 200 and len(assets.content) > 100_000
 
 
-async def test_api_keys_when_configured(settings: Settings, worker: None) -> None:
+async def test_api_keys_when_configured(
+    settings: Settings, worker: None, http: httpx.AsyncClient
+) -> None:
+    account = (await register_customer(http))["customerId"]
     guarded = isolated_settings(settings, api_keys=["s3cret", "other"])
     async with running_api(guarded) as http:
         refused = await http.get("/v1/orders/1")
@@ -106,7 +118,7 @@ async def test_api_keys_when_configured(settings: Settings, worker: None) -> Non
         assert refused.headers["content-type"] == "application/problem+json"
         assert (await http.get("/v1/orders/1", headers={"X-API-Key": "wrong"})).status_code == 401
         allowed = await http.post(
-            "/v1/orders", json={"accountId": 3}, headers={"X-API-Key": "other"}
+            "/v1/orders", json={"accountId": account}, headers={"X-API-Key": "other"}
         )
         assert allowed.status_code == 201
         assert (await http.get("/healthz")).status_code == 200

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from activities.database import create_database_engine, create_schema
+from activities.database import create_database_engine
+from activities.migrate import upgrade
 from activities.order_numbers import IdempotencyKeyReused, allocate_order_id
 
 
@@ -20,7 +21,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     else:
         url = f"sqlite:///{tmp_path}/nested/orderflow.db"
     engine = create_database_engine(url)
-    create_schema(engine)
+    upgrade(engine)
     yield engine
     engine.dispose()
 
@@ -55,7 +56,7 @@ def test_concurrent_requests_with_one_key_get_one_id(engine: Engine) -> None:
 
 def test_the_sqlite_file_is_created_with_its_folder(tmp_path: Path) -> None:
     engine = create_database_engine(f"sqlite:///{tmp_path}/a/b/orderflow.db")
-    create_schema(engine)
+    upgrade(engine)
     assert allocate_order_id(engine, 1).order_id == 1
     engine.dispose()
     assert (tmp_path / "a" / "b" / "orderflow.db").exists()

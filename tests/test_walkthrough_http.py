@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import httpx
 
-from tests.helpers import WALK, command, create_order
+from tests.helpers import WALK, command, create_order, register_customer
 
 HAL = "application/hal+json"
 
 
 async def test_the_walk_through_as_written(http: httpx.AsyncClient) -> None:
-    response = await http.post("/v1/orders", json={"accountId": 1234})
+    customer = await register_customer(http)
+    account = customer["customerId"]
+    response = await http.post("/v1/orders", json={"accountId": account})
     assert response.status_code == 201
     assert response.headers["content-type"] == HAL
     order = response.json()
-    assert order["status"] == "ORDER_CREATED" and order["accountId"] == 1234
+    assert order["status"] == "ORDER_CREATED" and order["accountId"] == account
     assert response.headers["location"] == order["_links"]["self"]["href"]
     assert {"self", "commands", "events", "customer", "history"} <= order["_links"].keys()
-    assert order["_links"]["customer"]["href"].endswith("/v1/customers/1234")
+    assert order["_links"]["customer"]["href"] == customer["_links"]["self"]["href"]
+    assert (await http.get(order["_links"]["customer"]["href"])).json() == customer
     history = order["_links"]["history"]
     assert history["type"] == "text/html"
     assert f"/namespaces/default/workflows/order-{order['orderId']}/" in history["href"]

@@ -1,0 +1,108 @@
+"""Request bodies of the Customer API, validated here so bad input changes nothing."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic.config import JsonDict
+
+from workflows.customer_types import CustomerChanges, CustomerDetails
+
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+Name = Annotated[str, StringConstraints(max_length=100), AfterValidator(_not_blank)]
+Email = Annotated[str, StringConstraints(max_length=254, pattern=_EMAIL, strip_whitespace=True)]
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()./-]{3,32}$", strip_whitespace=True)]
+Text = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
+
+_EXAMPLE: JsonDict = {
+    "firstName": "Ada",
+    "lastName": "Lovelace",
+    "email": "ada@example.com",
+    "phone": "+44 20 7946 0000",
+    "address": {"street": "12 St James's Square", "city": "London", "postalCode": "SW1Y 4JH",
+                "country": "GB"},
+}  # fmt: skip
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    street: Text | None = None
+    city: Text | None = None
+    postalCode: Text | None = None
+    country: Text | None = None
+
+    def columns(self, only_set: bool = False) -> dict[str, Any]:
+        names = {
+            "street": "street",
+            "city": "city",
+            "postalCode": "postal_code",
+            "country": "country",
+        }
+        given = self.model_fields_set if only_set else names.keys()
+        return {names[k]: getattr(self, k) for k in names if k in given}
+
+
+class CustomerCreate(BaseModel):
+    """Register Customer 1.0.0."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
+
+    firstName: Name
+    lastName: Name
+    email: Email
+    phone: Phone | None = None
+    address: Address | None = None
+
+    def details(self) -> CustomerDetails:
+        address = self.address.columns() if self.address else {}
+        return CustomerDetails(
+            first_name=self.firstName,
+            last_name=self.lastName,
+            email=self.email,
+            phone=self.phone,
+            **address,
+        )
+
+
+class CustomerPatch(BaseModel):
+    """Update Customer 1.0.0: a JSON merge patch. Fields left out stay as they are; `null`
+    clears `phone`, the `address` or one of its fields."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"email": "ada@lovelace.example", "phone": None}]},
+    )
+
+    firstName: Name | None = None
+    lastName: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    address: Address | None = None
+
+    def changes(self) -> CustomerChanges:
+        given = self.model_fields_set
+        for required in ("firstName", "lastName", "email"):
+            if required in given and getattr(self, required) is None:
+                raise ValueError(f"{required} cannot be removed")
+        values: dict[str, Any] = {}
+        names = {"firstName": "first_name", "lastName": "last_name", "email": "email",
+                 "phone": "phone"}  # fmt: skip
+        values.update(
+            {column: getattr(self, name) for name, column in names.items() if name in given}
+        )
+        if "address" in given:
+            if self.address is None:
+                values.update(dict.fromkeys(("street", "city", "postal_code", "country")))
+            else:
+                values.update(self.address.columns(only_set=True))
+        return CustomerChanges(values)

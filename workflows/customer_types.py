@@ -1,0 +1,110 @@
+"""Inputs and results of the customer workflows and activities (one dataclass each)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ADDRESS_FIELDS = ("street", "city", "postal_code", "country")
+_PUBLIC = {
+    "first_name": "firstName",
+    "last_name": "lastName",
+    "email": "email",
+    "phone": "phone",
+    "street": "street",
+    "city": "city",
+    "postal_code": "postalCode",
+    "country": "country",
+}
+
+
+@dataclass
+class CustomerDetails:
+    """What Register Customer takes (already validated by the API)."""
+
+    first_name: str
+    last_name: str
+    email: str
+    phone: str | None = None
+    street: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+    def columns(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CustomerChanges:
+    """A partial update: the given columns get the given values (None clears an optional one)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def differences(self, current: CustomerRecord) -> dict[str, Any]:
+        return {
+            name: value for name, value in self.values.items() if getattr(current, name) != value
+        }
+
+
+@dataclass
+class CustomerRecord:
+    customer_id: int
+    first_name: str
+    last_name: str
+    email: str
+    phone: str | None
+    street: str | None
+    city: str | None
+    postal_code: str | None
+    country: str | None
+    created_at: int
+    last_modified: int
+    version: int
+
+    def public(self) -> dict[str, Any]:
+        """The customer as the API and its events show it: camelCase, unset fields left out."""
+        return {
+            "customerId": self.customer_id,
+            **public_fields({name: getattr(self, name) for name in _PUBLIC}, keep_none=False),
+            "createdAt": self.created_at,
+            "lastModified": self.last_modified,
+            "version": self.version,
+        }
+
+
+def public_fields(columns: dict[str, Any], *, keep_none: bool = True) -> dict[str, Any]:
+    """Column values as public fields, the address ones nested under ``address``."""
+    result: dict[str, Any] = {}
+    address: dict[str, Any] = {}
+    for name, value in columns.items():
+        if value is None and not keep_none:
+            continue
+        target = address if name in ADDRESS_FIELDS else result
+        target[_PUBLIC[name]] = value
+    if address:
+        result["address"] = address
+    return result
+
+
+@dataclass
+class RegisterCustomerInput:
+    request_id: str
+    details: CustomerDetails
+
+
+@dataclass
+class UpdateCustomerInput:
+    request_id: str
+    customer_id: int
+    changes: CustomerChanges
+    expected_version: int | None = None
+
+
+@dataclass
+class CustomerOutcome:
+    """How a customer request ended: the customer, or a business refusal (not a failure)."""
+
+    customer: CustomerRecord | None = None
+    refusal: str | None = None  # DuplicateEmail, CustomerNotFound or VersionMismatch
+    detail: str = ""

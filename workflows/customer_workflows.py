@@ -1,0 +1,66 @@
+"""Register Customer and Update Customer: short workflows around one database activity each.
+
+The activity retries for as long as the database is down, so a request accepted while it
+is unreachable completes by itself once it returns.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import customer_names as names
+    from workflows.customer_types import (
+        CustomerOutcome,
+        CustomerRecord,
+        RegisterCustomerInput,
+        UpdateCustomerInput,
+    )
+
+# Infrastructure failures retry with backoff, without limit; refusals never do.
+DATABASE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=500),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=list(names.REFUSALS),
+)
+DATABASE_TIMEOUT = timedelta(seconds=15)
+
+
+async def _run(activity: str, arg: object, summary: str) -> CustomerOutcome:
+    try:
+        record: CustomerRecord = await workflow.execute_activity(
+            activity,
+            arg,
+            result_type=CustomerRecord,
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+            summary=summary,
+        )
+    except ActivityError as error:
+        cause = error.cause
+        if isinstance(cause, ApplicationError) and cause.type in names.REFUSALS:
+            return CustomerOutcome(refusal=cause.type, detail=cause.message)
+        raise
+    return CustomerOutcome(customer=record)
+
+
+@workflow.defn(name=names.REGISTER_CUSTOMER)
+class RegisterCustomerWorkflow:
+    @workflow.run
+    async def run(self, input: RegisterCustomerInput) -> CustomerOutcome:
+        details = input.details
+        summary = f"register {details.first_name} {details.last_name} <{details.email}>"
+        return await _run("registerCustomer", input, summary)
+
+
+@workflow.defn(name=names.UPDATE_CUSTOMER)
+class UpdateCustomerWorkflow:
+    @workflow.run
+    async def run(self, input: UpdateCustomerInput) -> CustomerOutcome:
+        fields = ", ".join(sorted(input.changes.values)) or "nothing"
+        return await _run("updateCustomer", input, f"update customer {input.customer_id}: {fields}")
