@@ -41,7 +41,8 @@ async def create_order(
 ) -> HalResponse:
     """Place an order: starts its workflow and answers 201 with the order in ORDER_CREATED."""
     if not await in_database(customer_store.exists, engine, body.account_id):
-        raise invalid_parameters([("accountId", f"customer {body.account_id} is not registered")])
+        unknown = f"customer {body.account_id} is not registered"
+        raise invalid_parameters([("accountId", unknown)], detail=unknown)
     try:
         allocation = await in_database(allocate_order_id, engine, body.account_id, idempotency_key)
     except IdempotencyKeyReused as error:

@@ -40,12 +40,12 @@ def not_found(detail: str) -> Problem:
     return Problem(404, "not-found", detail)
 
 
-def invalid_parameters(errors: Sequence[tuple[str, str]]) -> Problem:
+def invalid_parameters(errors: Sequence[tuple[str, str]], detail: str | None = None) -> Problem:
     """422 naming every bad parameter, e.g. ``restaurantId is required``."""
     return Problem(
         422,
         "invalid-parameter",
-        "; ".join(f"{name} {reason}" for name, reason in errors),
+        detail or "; ".join(f"{name} {reason}" for name, reason in errors),
         errors=[{"name": name, "reason": reason} for name, reason in errors],
     )
 
