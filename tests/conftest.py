@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import httpx
 import psycopg
@@ -46,9 +47,9 @@ async def temporal() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for the session, dropped at the end."""
+@contextmanager
+def new_postgres_database() -> Iterator[str]:
+    """A new PostgreSQL database, migrated to the latest schema, dropped afterwards."""
     name = f"orderflow_test_{uuid.uuid4().hex[:12]}"
     try:
         admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5)
@@ -56,19 +57,30 @@ def postgres_url() -> Iterator[str]:
         if ON_CI:
             pytest.fail(f"PostgreSQL is required on CI: {error}")
         pytest.skip(f"PostgreSQL is not running here: {error}")
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace(
-            "postgresql://", "postgresql+psycopg://"
-        )
-        url = f"{base}/{name}"
-        engine = create_database_engine(url)
-        upgrade(engine)
-        engine.dispose()
         try:
-            yield url
+            engine = create_database_engine(f"{base}/{name}")
+            upgrade(engine)
+            engine.dispose()
+            yield f"{base}/{name}"
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The session's PostgreSQL database."""
+    with new_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def own_postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of the test's own, for tests that change its schema."""
+    with new_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
