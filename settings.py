@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     order_remembered_command_outcomes: int = Field(1_000, ge=1, le=2_000)
     # Events an order keeps; its whole log must fit one 2 MB continue-as-new payload.
     order_max_events: int = Field(5_000, ge=10, le=6_000)
+    # Published events an order's workflow keeps after continue-as-new (the rest: outbox).
+    order_kept_events_after_continue: int = Field(100, ge=1, le=1_000)
 
     # How long a customer request may take before the API answers 202 and lets it finish.
     customer_request_wait_seconds: float = Field(5.0, ge=0)

@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 
 from activities.customer_activities import CustomerActivities
 from activities.database import create_database_engine
+from activities.order_activities import OrderActivities
 from settings import Settings, get_settings
 from workflows.customer_workflows import RegisterCustomerWorkflow, UpdateCustomerWorkflow
 from workflows.order_workflow import OrderWorkflow
@@ -26,12 +27,18 @@ log = logging.getLogger("orderflow.worker")
 KINDS = ("orders", "customers")
 
 
-def build_worker(client: Client, settings: Settings) -> Worker:
-    """The order worker: order workflows on the `orders` task queue."""
+def build_worker(
+    client: Client, settings: Settings, engine: Engine, executor: ThreadPoolExecutor
+) -> Worker:
+    """The order worker: order workflows on the `orders` task queue, and the local activity
+    that publishes their events."""
+    order_activities = OrderActivities(engine)
     return Worker(
         client,
         task_queue=settings.orders_task_queue,
         workflows=[OrderWorkflow],
+        activities=[order_activities.publish_order_events],
+        activity_executor=executor,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_cached_workflows=settings.worker_max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
@@ -71,7 +78,7 @@ async def main(kinds: list[str]) -> int:
     executor = ThreadPoolExecutor(settings.worker_max_concurrent_activities)
     async with AsyncExitStack() as stack:
         if "orders" in kinds:
-            await stack.enter_async_context(build_worker(client, settings))
+            await stack.enter_async_context(build_worker(client, settings, engine, executor))
         if "customers" in kinds:
             await stack.enter_async_context(
                 build_customer_worker(client, settings, engine, executor)

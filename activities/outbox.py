@@ -99,3 +99,8 @@ def read_subject(
         ).one()
         rows = session.exec(base.order_by(col(OutboxEvent.position)).offset(offset).limit(limit))
         return list(rows), int(total)
+
+
+def read_one(engine: Engine, event_id: str) -> OutboxEvent | None:
+    with Session(engine) as session:
+        return session.exec(select(OutboxEvent).where(OutboxEvent.event_id == event_id)).first()

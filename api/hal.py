@@ -52,23 +52,7 @@ def order_resource(order: Order, links: Links) -> Resource:
 
 
 def event_resource(event: OrderEvent, links: Links) -> Resource:
-    body = _without_none(
-        {
-            "eventId": event.event_id,
-            "orderId": event.order_id,
-            "type": event.type.value,
-            "orderStatus": event.order_status.value,
-            "restaurantId": event.restaurant_id,
-            "driverId": event.driver_id,
-            "lat": event.lat,
-            "lon": event.lon,
-            "reason": event.reason,
-            "commandId": event.command_id,
-            "createdAt": event.created_at,
-            # Events are immutable: last modified when created.
-            "lastModified": event.created_at,
-        }
-    )
+    body = event.public()
     body["_links"] = {
         "self": {"href": links.event(event.order_id, event.event_id)},
         "order": {"href": links.order(event.order_id)},

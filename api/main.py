@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 remembered_outcomes=settings.order_remembered_command_outcomes,
                 rpc_timeout=settings.temporal_rpc_timeout,
                 max_events=settings.order_max_events,
+                kept_after_continue=settings.order_kept_events_after_continue,
             ),
         )
         app.state.customers = CustomerRequests(

@@ -7,12 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import GatewayDep, IdempotencyKey, LinksDep
+from activities import outbox
+from activities.order_activities import order_event_id
+from api.database_calls import in_database
+from api.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep
 from api.hal import HalResponse, event_resource, page_links
 from api.order_commands import execute
 from api.problems import Problem, invalid_parameters, not_found
 from api.schemas import EventAppend, EventDoc, PageDoc, hal_response, problem_responses
 from workflows.order_machine import COMMAND_BY_EVENT_TYPE, parse_parameters
+from workflows.order_types import OrderEvent
 
 router = APIRouter(prefix="/v1/orders/{order_id}/events", tags=["events"])
 
@@ -29,15 +33,26 @@ router = APIRouter(prefix="/v1/orders/{order_id}/events", tags=["events"])
 async def list_events(
     order_id: int,
     gateway: GatewayDep,
+    engine: EngineDep,
     links: LinksDep,
     page: Annotated[int, Query(ge=0, description="Page number, from 0")] = 0,
     size: Annotated[int, Query(ge=1, le=500)] = 20,
 ) -> HalResponse:
-    """The order's events, oldest first."""
-    result = await gateway.events(order_id, page * size, size)
+    """The order's events, oldest first, however long the order has lived: events its
+    workflow has trimmed after continue-as-new are read from the outbox."""
+    offset = page * size
+    result = await gateway.events(order_id, offset, size)
+    events = result.events
+    trimmed = result.first_kept - 1  # events at positions below this are in the outbox only
+    if offset < trimmed:
+        source = f"/v1/orders/{order_id}"
+        rows, _ = await in_database(
+            outbox.read_subject, engine, source, offset, min(size, trimmed - offset)
+        )
+        events = [OrderEvent.from_public(row.data) for row in rows] + events
     pages = max(1, -(-result.total // size))
     body = {
-        "_embedded": {"orderEventList": [event_resource(e, links) for e in result.events]},
+        "_embedded": {"orderEventList": [event_resource(e, links) for e in events]},
         "_links": page_links(
             links.events(order_id, page=page, size=size),
             links.events(order_id, page=page + 1, size=size) if page + 1 < pages else None,
@@ -58,10 +73,13 @@ async def list_events(
     responses={200: hal_response(EventDoc, "The event"), **problem_responses(404, 503)},
 )
 async def read_event(
-    order_id: int, event_id: int, gateway: GatewayDep, links: LinksDep
+    order_id: int, event_id: int, gateway: GatewayDep, engine: EngineDep, links: LinksDep
 ) -> HalResponse:
     """One event of the order's log."""
     event = await gateway.event(order_id, event_id)
+    if event is None and event_id > 0:  # maybe trimmed from the workflow: the outbox has it
+        row = await in_database(outbox.read_one, engine, order_event_id(order_id, event_id))
+        event = OrderEvent.from_public(row.data) if row is not None else None
     if event is None:
         raise not_found(f"order {order_id} has no event {event_id}")
     return HalResponse(event_resource(event, links))

@@ -64,6 +64,7 @@ class OrderStartOptions:
     remembered_outcomes: int
     rpc_timeout: timedelta
     max_events: int = 5_000
+    kept_after_continue: int = 100
 
 
 class OrderGateway:
@@ -94,6 +95,7 @@ class OrderGateway:
             continue_as_new_after_history_events=self._options.continue_as_new_after_history_events,
             remembered_outcomes=self._options.remembered_outcomes,
             max_events=self._options.max_events,
+            kept_after_continue=self._options.kept_after_continue,
         )
         async with self._temporal_errors(order_id):
             try:

@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx
@@ -78,16 +78,16 @@ async def running_worker(
 
     One client may have one worker per task queue: only one test-wide customer worker.
     """
-    if not customers:
-        async with build_worker(client, settings) as worker:
-            yield worker
-        return
     engine = create_database_engine(settings.database_url)
     with ThreadPoolExecutor(settings.worker_max_concurrent_activities) as executor:
-        async with (
-            build_worker(client, settings) as worker,
-            build_customer_worker(client, settings, engine, executor),
-        ):
+        async with AsyncExitStack() as stack:
+            worker = await stack.enter_async_context(
+                build_worker(client, settings, engine, executor)
+            )
+            if customers:
+                await stack.enter_async_context(
+                    build_customer_worker(client, settings, engine, executor)
+                )
             yield worker
     engine.dispose()
 

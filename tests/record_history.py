@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
 
+from activities.database import create_database_engine
+from activities.migrate import upgrade
 from api.order_gateway import OrderGateway, OrderStartOptions
 from settings import Settings
 from tests.helpers import WALK, running_worker
@@ -23,9 +26,11 @@ from workflows.order_names import order_workflow_id
 HISTORIES = Path(__file__).parent / "histories"
 
 
-async def record_walk(client: Client, order_id: int) -> WorkflowHistory:
+async def record_walk(client: Client, order_id: int, database_url: str) -> WorkflowHistory:
     """Walk order ``order_id`` through its lifecycle on ``client`` and return its history."""
-    settings = Settings(_env_file=None, orders_task_queue=f"record-{uuid.uuid4()}")
+    settings = Settings(
+        _env_file=None, orders_task_queue=f"record-{uuid.uuid4()}", database_url=database_url
+    )
     gateway = OrderGateway(
         client, OrderStartOptions(settings.orders_task_queue, None, 1_000, timedelta(seconds=10))
     )
@@ -48,7 +53,10 @@ async def main(name: str) -> None:
         raise SystemExit(f"{target} exists: record under a new name")
     env = await start_dev_server()
     try:
-        history = await record_walk(env.client, 1)
+        with tempfile.TemporaryDirectory() as folder:
+            database_url = f"sqlite:///{folder}/orderflow.db"
+            upgrade(create_database_engine(database_url))
+            history = await record_walk(env.client, 1, database_url)
         target.write_text(history.to_json())
         print(f"wrote {target}")
     finally:

@@ -6,14 +6,25 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+import httpx
 from temporalio.client import Client
 
 from api.order_gateway import OrderGateway, OrderStartOptions
 from settings import Settings
 from tests.conftest import start_dev_server
-from tests.helpers import eventually, isolated_settings, running_worker
+from tests.helpers import (
+    command,
+    create_order,
+    eventually,
+    isolated_settings,
+    register_customer,
+    running_api,
+    running_worker,
+)
 from tests.test_order_workflow import new_order_id
 from workflows import order_names as names
+from workflows.order_types import EventsRequest
+from workflows.order_workflow import OrderWorkflow
 
 
 async def drive_past_continue_as_new(client: Client, gateway: OrderGateway, updates: int) -> int:
@@ -95,3 +106,38 @@ async def test_continue_as_new_when_the_server_suggests_it(settings: Settings) -
             await assert_nothing_lost(env.client, gateway, order_id, updates=50)
     finally:
         await env.shutdown()
+
+
+async def test_every_event_stays_readable_after_the_workflow_trims_its_copy(
+    client: Client, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    """Continue-as-new keeps only the latest events in the workflow; the API reads the
+    trimmed ones from the outbox, so the log over HTTP is whole, in order, paged."""
+    account = (await register_customer(http))["customerId"]
+    own = isolated_settings(
+        settings,
+        order_continue_as_new_after_history_events=40,
+        order_kept_events_after_continue=5,
+    )
+    async with running_worker(client, own), running_api(own) as api:
+        order = await create_order(api, account)
+        for i in range(60):
+            moved = await command(api, order, "updateOrderLocation", lat=i / 10, lon=1)
+            assert moved.status_code == 200
+
+        async def trimmed() -> None:
+            handle = client.get_workflow_handle(names.order_workflow_id(order["orderId"]))
+            page = await handle.query(OrderWorkflow.events, EventsRequest(0, 1))
+            assert page.first_kept > 1
+
+        await eventually(trimmed)
+        seen: list[dict[str, object]] = []
+        href: str | None = order["_links"]["events"]["href"] + "?size=7"
+        while href:
+            body = (await api.get(href)).json()
+            seen += body["_embedded"]["orderEventList"]
+            href = body["_links"].get("next", {}).get("href")
+        assert [e["eventId"] for e in seen] == list(range(1, 62))
+        assert [e["lat"] for e in seen[1:]] == [i / 10 for i in range(60)]
+        first = await api.get(seen[0]["_links"]["self"]["href"])  # type: ignore[index]
+        assert first.status_code == 200 and first.json()["type"] == "ORDER_CREATED"

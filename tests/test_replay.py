@@ -31,8 +31,8 @@ async def test_recorded_history_replays(path: Path) -> None:
     assert result.replay_failure is None
 
 
-async def test_a_fresh_history_replays(client: Client) -> None:
-    history = await record_walk(client, new_order_id())
+async def test_a_fresh_history_replays(client: Client, postgres_url: str) -> None:
+    history = await record_walk(client, new_order_id(), postgres_url)
     await Replayer(workflows=[OrderWorkflow]).replay_workflow(history)
 
 

@@ -38,6 +38,11 @@ class EventType(StrEnum):
     ORDER_STATUS_UPDATED = "ORDER_STATUS_UPDATED"
     ORDER_CANCELLED = "ORDER_CANCELLED"
 
+    @property
+    def message(self) -> str:
+        """The published message name: ORDER_LOCATION_UPDATED -> OrderLocationUpdated."""
+        return "".join(word.capitalize() for word in self.value.split("_"))
+
 
 TERMINAL_STATUSES = frozenset({OrderStatus.ORDER_DELIVERED, OrderStatus.ORDER_CANCELLED})
 OPEN_STATUSES = frozenset(OrderStatus) - TERMINAL_STATUSES

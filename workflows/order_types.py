@@ -52,6 +52,42 @@ class OrderEvent:
     lon: float | None = None
     reason: str | None = None
 
+    def public(self) -> dict[str, Any]:
+        """The event as the API and the published feed show it: camelCase, unset left out."""
+        fields = {
+            "eventId": self.event_id,
+            "orderId": self.order_id,
+            "type": self.type.value,
+            "orderStatus": self.order_status.value,
+            "restaurantId": self.restaurant_id,
+            "driverId": self.driver_id,
+            "lat": self.lat,
+            "lon": self.lon,
+            "reason": self.reason,
+            "commandId": self.command_id,
+            "createdAt": self.created_at,
+            # Events are immutable: last modified when created.
+            "lastModified": self.created_at,
+        }
+        return {name: value for name, value in fields.items() if value is not None}
+
+    @staticmethod
+    def from_public(fields: dict[str, Any]) -> OrderEvent:
+        """The inverse of ``public``: an event read back from the outbox."""
+        return OrderEvent(
+            event_id=fields["eventId"],
+            order_id=fields["orderId"],
+            type=EventType(fields["type"]),
+            order_status=OrderStatus(fields["orderStatus"]),
+            created_at=fields["createdAt"],
+            command_id=fields.get("commandId"),
+            restaurant_id=fields.get("restaurantId"),
+            driver_id=fields.get("driverId"),
+            lat=fields.get("lat"),
+            lon=fields.get("lon"),
+            reason=fields.get("reason"),
+        )
+
 
 @dataclass
 class CommandSignal:
@@ -101,6 +137,16 @@ class EventsRequest:
 class EventsPage:
     events: list[OrderEvent]
     total: int
+    # Events before this id were published to the outbox and trimmed from the workflow.
+    first_kept: int = 1
+
+
+@dataclass
+class PublishOrderEvents:
+    """Input of the local activity that writes a batch of order events to the outbox."""
+
+    order_id: int
+    events: list[OrderEvent]
 
 
 @dataclass
@@ -108,8 +154,9 @@ class OrderCarryOver:
     """Everything a new run needs after continue-as-new, so nothing is lost."""
 
     order: Order
-    events: list[OrderEvent]
+    events: list[OrderEvent]  # the kept ones: recent, and any not yet published
     outcomes: list[CommandOutcome]
+    published: int = 0  # events 1..published are in the outbox
 
 
 @dataclass
@@ -120,7 +167,10 @@ class OrderInput:
     continue_as_new_after_history_events: int | None = None
     remembered_outcomes: int = 1_000
     carried: OrderCarryOver | None = None
-    # The whole log travels in one continue-as-new payload (at most 2 MB, ~257 bytes an
-    # event): past this many events, commands that add an event but move no status
-    # (location updates) are refused rather than let the order outgrow its payload.
+    # The kept log travels in one continue-as-new payload (at most 2 MB, ~257 bytes an
+    # event). Published events are trimmed, but while the database is down they pile up:
+    # past this many kept events, commands that add an event but move no status (location
+    # updates) are refused rather than let the order outgrow its payload.
     max_events: int = 5_000
+    # Published events kept in the workflow after continue-as-new (the outbox has them all).
+    kept_after_continue: int = 100

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import order_names as names
@@ -31,7 +32,18 @@ with workflow.unsafe.imports_passed_through():
         OrderCarryOver,
         OrderEvent,
         OrderInput,
+        PublishOrderEvents,
     )
+
+# Order events reach the outbox through a local activity (patched in: orders started before
+# it existed replay without it). Past this many, a batch waits for the next one.
+PUBLISH_EVENTS = "publish-events-to-outbox"
+PUBLISH_BATCH = 500
+PUBLISH_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+)
 
 
 @workflow.defn(name=names.ORDER_WORKFLOW)
@@ -46,9 +58,11 @@ class OrderWorkflow:
     def __init__(self, input: OrderInput) -> None:
         self._input = input
         self._outcomes: OrderedDict[str, CommandOutcome] = OrderedDict()
+        self._published = 0  # events 1.._published are in the outbox
         if input.carried is not None:
             self._order = input.carried.order
             self._events = input.carried.events
+            self._published = input.carried.published
             self._outcomes.update((o.command_id, o) for o in input.carried.outcomes)
         else:
             self._order = Order.placed(
@@ -67,15 +81,67 @@ class OrderWorkflow:
     @workflow.run
     async def run(self, input: OrderInput) -> Order:
         self._describe()
-        await workflow.wait_condition(
-            lambda: self._order.status.is_terminal or self._history_full()
-        )
+        publishing = workflow.patched(PUBLISH_EVENTS)
+        while True:
+            await workflow.wait_condition(
+                lambda: (
+                    (publishing and self._unpublished() > 0)
+                    or self._order.status.is_terminal
+                    or self._history_full()
+                )
+            )
+            closed = self._order.status.is_terminal
+            if self._history_full() and not closed:
+                break  # continue as new; unpublished events travel along
+            if publishing and self._unpublished() > 0:
+                await self._publish()
+                continue
+            if closed:
+                break  # every event is published
         # Signal handlers are synchronous, but wait anyway so none is cut short.
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._order.status.is_terminal:
             return self._order
-        carried = OrderCarryOver(self._order, self._events, list(self._outcomes.values()))
-        workflow.continue_as_new(replace(input, carried=carried))
+        workflow.continue_as_new(replace(input, carried=self._carry_over()))
+
+    def _unpublished(self) -> int:
+        return self._order.event_count - self._published
+
+    async def _publish(self) -> None:
+        """Write the events not yet published to the outbox, one batch at a time. Event ids
+        are deterministic, so a retried or replayed batch is written once."""
+        start = self._published + 1 - self._first_kept()
+        batch = self._events[start : start + PUBLISH_BATCH]
+        try:
+            await workflow.execute_local_activity(
+                "publishOrderEvents",
+                PublishOrderEvents(self._order.order_id, batch),
+                result_type=int,
+                start_to_close_timeout=timedelta(seconds=10),
+                # Bounded, so a long database outage still lets the order continue as new.
+                schedule_to_close_timeout=timedelta(minutes=5),
+                retry_policy=PUBLISH_RETRY,
+                summary=f"publish events {batch[0].event_id}-{batch[-1].event_id}",
+            )
+        except ActivityError:
+            workflow.logger.warning("publishing order events failed for 5 minutes; retrying")
+            return
+        self._published = batch[-1].event_id
+
+    def _carry_over(self) -> OrderCarryOver:
+        """The state for the next run: published events beyond the most recent are trimmed
+        (the outbox has them); unpublished ones always travel."""
+        recent = self._order.event_count + 1 - self._input.kept_after_continue
+        keep_from = min(self._published + 1, recent)
+        kept = [e for e in self._events if e.event_id >= keep_from]
+        return OrderCarryOver(self._order, kept, list(self._outcomes.values()), self._published)
+
+    def _first_kept(self) -> int:
+        return self._events[0].event_id
+
+    def _event(self, event_id: int) -> OrderEvent | None:
+        index = event_id - self._first_kept()
+        return self._events[index] if 0 <= index < len(self._events) else None
 
     # Commands: one signal per row of the state machine, named exactly like the command.
 
@@ -127,14 +193,15 @@ class OrderWorkflow:
 
     @workflow.query(name=names.QUERY_EVENTS)
     def events(self, request: EventsRequest) -> EventsPage:
-        start = max(request.offset, 0)
-        return EventsPage(self._events[start : start + max(request.limit, 0)], len(self._events))
+        """A page by position in the whole log; positions before ``first_kept`` were trimmed
+        (the caller reads those from the outbox)."""
+        start = max(request.offset - (self._first_kept() - 1), 0)
+        end = max(request.offset + request.limit - (self._first_kept() - 1), 0)
+        return EventsPage(self._events[start:end], self._order.event_count, self._first_kept())
 
     @workflow.query(name=names.QUERY_EVENT)
     def event(self, event_id: int) -> OrderEvent | None:
-        if 1 <= event_id <= len(self._events):
-            return self._events[event_id - 1]
-        return None
+        return self._event(event_id)
 
     @workflow.query(name=names.QUERY_COMMANDS)
     def commands(self) -> list[str]:
@@ -145,7 +212,7 @@ class OrderWorkflow:
         outcome = self._outcomes.get(command_id)
         if outcome is None:
             return None
-        event = self._events[outcome.event_id - 1] if outcome.event_id else None
+        event = self._event(outcome.event_id) if outcome.event_id else None
         return CommandResult(outcome, self._order, event)
 
     # The state machine at work.
@@ -168,8 +235,8 @@ class OrderWorkflow:
         elif transition.status == self._order.status and self._log_full():
             outcome.refusal = "log_full"
             outcome.detail = (
-                f"order {self._order.order_id} has {len(self._events)} events, the most it "
-                f"keeps; {name} is refused, commands that move its status are not"
+                f"order {self._order.order_id} keeps {len(self._events)} events, the most it "
+                f"can; {name} is refused, commands that move its status are not"
             )
         else:
             assert transition.status is not None
@@ -186,7 +253,7 @@ class OrderWorkflow:
         indexed_before = (order.status, order.restaurant_id, order.driver_id)
         now = _epoch_ms(workflow.now())
         event = OrderEvent(
-            event_id=len(self._events) + 1,
+            event_id=order.event_count + 1,
             order_id=order.order_id,
             type=command.event_type,
             order_status=status,
@@ -204,7 +271,7 @@ class OrderWorkflow:
         order.status = status
         order.last_modified = now
         self._events.append(event)
-        order.event_count = len(self._events)
+        order.event_count = event.event_id
         if (order.status, order.restaurant_id, order.driver_id) != indexed_before:
             self._upsert_search_attributes()
         self._describe()
@@ -251,7 +318,7 @@ class OrderWorkflow:
             facts.append(f"at {order.lat:.5f}, {order.lon:.5f}")
         when = datetime.fromtimestamp(last.created_at / 1000, UTC).isoformat(timespec="seconds")
         workflow.set_current_details(
-            " · ".join(facts) + f"\n\n{len(self._events)} events; last {last.type} at {when}"
+            " · ".join(facts) + f"\n\n{order.event_count} events; last {last.type} at {when}"
         )
 
 
