@@ -78,10 +78,13 @@ def append_new(session: Session, events: Sequence[OutboxEvent]) -> int:
 
 
 def read_after(
-    engine: Engine, after: int, limit: int, types: Sequence[str] = ()
+    engine: Engine, after: int, limit: int, types: Sequence[str] = (), up_to: int | None = None
 ) -> list[OutboxEvent]:
-    """Events past position ``after``, oldest first, optionally of the given types."""
+    """Events past position ``after`` (and up to ``up_to``), oldest first, optionally of
+    the given types."""
     query = select(OutboxEvent).where(col(OutboxEvent.position) > after)
+    if up_to is not None:
+        query = query.where(col(OutboxEvent.position) <= up_to)
     if types:
         query = query.where(col(OutboxEvent.type).in_(types))
     with Session(engine) as session:
@@ -104,3 +107,9 @@ def read_subject(
 def read_one(engine: Engine, event_id: str) -> OutboxEvent | None:
     with Session(engine) as session:
         return session.exec(select(OutboxEvent).where(OutboxEvent.event_id == event_id)).first()
+
+
+def newest_position(engine: Engine) -> int:
+    """The position of the newest event (0 when there is none)."""
+    with Session(engine) as session:
+        return int(session.exec(select(func.max(OutboxEvent.position))).one() or 0)

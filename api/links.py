@@ -96,7 +96,11 @@ class Links:
     def customer_request(self, request_id: str) -> str:
         return f"{self.base}/v1/customers/requests/{quote(request_id, safe='')}"
 
-    def feed(self, **params: str | int | None) -> str:
+    def feed_stream(self, **params: str | int | list[str] | None) -> str:
+        query = urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
+        return f"{self.base}/v1/events/stream" + (f"?{query}" if query else "")
+
+    def feed(self, **params: str | int | list[str] | None) -> str:
         query = urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
         return f"{self.base}/v1/events" + (f"?{query}" if query else "")
 

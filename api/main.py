@@ -10,10 +10,11 @@ from datetime import timedelta
 from fastapi import Depends, FastAPI
 
 from activities.database import create_database_engine
-from api import customers, order_commands, order_events, orders
+from api import customers, event_feed, order_commands, order_events, orders
 from api.customer_requests import CustomerRequestOptions, CustomerRequests
 from api.deps import LinksDep, require_api_key
 from api.docs import install_docs
+from api.event_feed import OutboxWatch
 from api.hal import HalResponse
 from api.order_gateway import OrderGateway, OrderStartOptions
 from api.problems import install_problem_handlers
@@ -54,9 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
         )
         app.state.engine = create_database_engine(settings.database_url)
+        app.state.outbox_watch = OutboxWatch(app.state.engine)
         try:
             yield
         finally:
+            await app.state.outbox_watch.close()
             app.state.engine.dispose()
 
     logging.basicConfig(level=settings.log_level.upper())
@@ -72,7 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_docs(app)
     guarded = [Depends(require_api_key)]
-    for router in (orders.router, order_commands.router, order_events.router, customers.router):
+    routers = (orders, order_commands, order_events, customers, event_feed)
+    for router in (module.router for module in routers):
         app.include_router(router, dependencies=guarded)
 
     @app.get("/v1", response_class=HalResponse, tags=["index"])
@@ -87,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         "templated": True,
                     },
                     "customers": {"href": links.customers() + "{?email}", "templated": True},
+                    "events": {"href": links.feed() + "{?after,type,limit}", "templated": True},
+                    "stream": {"href": links.feed_stream(), "type": "text/event-stream"},
                     "docs": {"href": f"{links.base}/docs", "type": "text/html"},
                 }
             }

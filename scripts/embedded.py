@@ -150,6 +150,8 @@ def main() -> int:
             sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
             "--host", settings.api_host, "--port", str(settings.api_port),
             "--proxy-headers", "--log-level", "warning",
+            # Open event streams never end by themselves: cut them on shutdown.
+            "--timeout-graceful-shutdown", "5",
         ])  # fmt: skip
         api_url = f"http://{settings.api_host}:{settings.api_port}"
         _wait_for_http(f"{api_url}/healthz", stack)

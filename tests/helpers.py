@@ -96,7 +96,11 @@ async def running_worker(
 async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The real app behind a real uvicorn server on a free port, and an HTTP client for it."""
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=free_port(), log_level="warning"
+        create_app(settings),
+        host="127.0.0.1",
+        port=free_port(),
+        log_level="warning",
+        timeout_graceful_shutdown=2,  # event streams stay open until cut
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
