@@ -10,7 +10,7 @@ from datetime import timedelta
 from fastapi import Depends, FastAPI
 
 from activities.database import create_database_engine
-from api import customers, event_feed, order_commands, order_events, orders
+from api import catalog, customers, event_feed, order_commands, order_events, orders
 from api.customer_requests import CustomerRequestOptions, CustomerRequests
 from api.deps import LinksDep, require_api_key
 from api.docs import install_docs
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_docs(app)
     guarded = [Depends(require_api_key)]
-    routers = (orders, order_commands, order_events, customers, event_feed)
+    routers = (orders, order_commands, order_events, customers, event_feed, catalog)
     for router in (module.router for module in routers):
         app.include_router(router, dependencies=guarded)
 
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "customers": {"href": links.customers() + "{?email}", "templated": True},
                     "events": {"href": links.feed() + "{?after,type,limit}", "templated": True},
                     "stream": {"href": links.feed_stream(), "type": "text/event-stream"},
+                    "catalog": {"href": f"{links.base}/v1/catalog"},
                     "docs": {"href": f"{links.base}/docs", "type": "text/html"},
                 }
             }
