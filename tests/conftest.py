@@ -48,8 +48,8 @@ async def temporal() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @contextmanager
-def new_postgres_database() -> Iterator[str]:
-    """A new PostgreSQL database, migrated to the latest schema, dropped afterwards."""
+def new_postgres_database(*, migrate: bool = True) -> Iterator[str]:
+    """A new PostgreSQL database (migrated to the latest schema), dropped afterwards."""
     name = f"orderflow_test_{uuid.uuid4().hex[:12]}"
     try:
         admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5)
@@ -61,9 +61,10 @@ def new_postgres_database() -> Iterator[str]:
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
         try:
-            engine = create_database_engine(f"{base}/{name}")
-            upgrade(engine)
-            engine.dispose()
+            if migrate:
+                engine = create_database_engine(f"{base}/{name}")
+                upgrade(engine)
+                engine.dispose()
             yield f"{base}/{name}"
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
