@@ -16,26 +16,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
+from scripts.bench_stack import cpu_seconds, embedded_stack, own_cpu_seconds
 from settings import Settings
 from workflows.order_names import order_workflow_id
 from workflows.order_types import CommandSignal, OrderInput
@@ -51,7 +45,6 @@ STEPS: list[tuple[str, dict[str, str | int | float]]] = [
     ("deliverOrder", {}),
     ("orderDelivered", {}),
 ]
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -74,25 +67,18 @@ class Phase:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+async def register_customer(session: aiohttp.ClientSession, api: str) -> int:
+    body = {"firstName": "Bench", "lastName": "Mark", "email": f"bench-{uuid.uuid4()}@example.com"}
+    async with session.post(f"{api}/v1/customers", json=body) as response:
+        assert response.status == 201, await response.text()
+        customer_id: int = (await response.json())["customerId"]
+        return customer_id
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def _own_cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system
-
-
-async def walk_over_http(session: aiohttp.ClientSession, api: str, phase: Phase) -> None:
-    async with session.post(f"{api}/v1/orders", json={"accountId": 1234}) as response:
+async def walk_over_http(
+    session: aiohttp.ClientSession, api: str, account_id: int, phase: Phase
+) -> None:
+    async with session.post(f"{api}/v1/orders", json={"accountId": account_id}) as response:
         assert response.status == 201, await response.text()
         order = await response.json()
     commands = order["_links"]["commands"]["href"]
@@ -129,11 +115,11 @@ Walk = Callable[[Phase], Awaitable[None]]
 
 async def measure(name: str, pids: dict[str, int], walks: Sequence[Walk]) -> Phase:
     phase = Phase(name)
-    before = {p: _cpu_seconds(pid) for p, pid in pids.items()} | {"load": _own_cpu_seconds()}
+    before = {p: cpu_seconds(pid) for p, pid in pids.items()} | {"load": own_cpu_seconds()}
     started = time.perf_counter()
     await asyncio.gather(*(walk(phase) for walk in walks))
     phase.seconds = time.perf_counter() - started
-    after = {p: _cpu_seconds(pid) for p, pid in pids.items()} | {"load": _own_cpu_seconds()}
+    after = {p: cpu_seconds(pid) for p, pid in pids.items()} | {"load": own_cpu_seconds()}
     phase.cpu = {p: (after[p] - before[p]) / phase.seconds * 100 for p in before}
     return phase
 
@@ -144,8 +130,9 @@ async def run(settings: Settings, api: str, pids: dict[str, int], orders: int, r
     phases: list[Phase] = []
     connector = aiohttp.TCPConnector(limit=orders)
     async with aiohttp.ClientSession(connector=connector) as session:
+        account_id = await register_customer(session, api)
         for _ in range(rounds):
-            http_walks = [partial(walk_over_http, session, api) for _ in range(orders)]
+            http_walks = [partial(walk_over_http, session, api, account_id) for _ in range(orders)]
             phases.append(await measure("HTTP API", pids, http_walks))
             ids = range(next_sdk_id, next_sdk_id + orders)
             next_sdk_id += orders
@@ -237,48 +224,10 @@ def main() -> int:
         "--probe", action="store_true", help="also break down one command's latency when idle"
     )
     args = parser.parse_args()
-
-    data = Path(tempfile.mkdtemp(prefix="orderflow-bench-"))
-    api_port, temporal_port, ui_port = _free_port(), _free_port(), _free_port()
-    overrides = {
-        "API_PORT": str(api_port),
-        "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
-        "TEMPORAL_UI_PORT": str(ui_port),
-        "DATA_DIR": str(data),
-        "DATABASE_URL": f"sqlite:///{data}/orderflow.db",
-        "LOG_LEVEL": "WARNING",
-    }
-    settings = Settings(
-        _env_file=None,
-        api_port=api_port,
-        temporal_address=overrides["TEMPORAL_ADDRESS"],
-        temporal_ui_port=ui_port,
-        data_dir=data,
-        database_url=overrides["DATABASE_URL"],
-    )
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "scripts.embedded"],
-        env={**os.environ, **overrides},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert stack.stdout is not None
-        pids: dict[str, int] = {}
-        for line in stack.stdout:
-            if found := re.match(r"started ([\w-]+) \(pid (\d+)\)", line):
-                pids[found[1]] = int(found[2])
-            if line.startswith("orderflow is up"):
-                break
-        else:
-            raise SystemExit("the embedded stack did not start")
-        print(f"embedded stack up: {pids} (data in {data})")
-        asyncio.run(run(settings, f"http://127.0.0.1:{api_port}", pids, args.orders, args.rounds))
+    with embedded_stack() as stack:
+        asyncio.run(run(stack.settings, stack.api, stack.pids, args.orders, args.rounds))
         if args.probe:
-            asyncio.run(probe_idle_latency(settings))
-    finally:
-        stack.send_signal(signal.SIGTERM)
-        stack.wait(60)
+            asyncio.run(probe_idle_latency(stack.settings))
     return 0
 
 
