@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     worker_max_concurrent_activities: int = Field(100, ge=1)
     worker_max_cached_workflows: int = Field(10_000, ge=0)
     worker_graceful_shutdown_seconds: float = Field(10.0, ge=0)
+    # Touched while the worker reaches Temporal: orchestrators check its age.
+    worker_health_file: Path | None = None
+    worker_health_interval_seconds: float = Field(5.0, gt=0)
 
     # Orders: continue-as-new once a run's history is this long (besides the SDK's suggestion).
     order_continue_as_new_after_history_events: int | None = Field(None, ge=10)

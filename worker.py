@@ -11,6 +11,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
@@ -62,6 +63,20 @@ def build_customer_worker(
     )
 
 
+async def report_health(client: Client, path: Path, interval: float) -> None:
+    """Touch ``path`` every ``interval`` seconds while Temporal answers; a stale file (or
+    none) tells an orchestrator this worker cannot work."""
+    while True:
+        try:
+            healthy = await client.service_client.check_health(timeout=timedelta(seconds=2))
+        except Exception as error:  # any failure to reach Temporal is "not healthy"
+            log.warning("health check failed: %s", error)
+            healthy = False
+        if healthy:
+            path.touch()
+        await asyncio.sleep(interval)
+
+
 async def main(kinds: list[str]) -> int:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
@@ -84,7 +99,16 @@ async def main(kinds: list[str]) -> int:
                 build_customer_worker(client, settings, engine, executor)
             )
         log.info("worker running %s on %s", " and ".join(kinds), settings.temporal_address)
+        health = None
+        if settings.worker_health_file is not None:
+            health = asyncio.create_task(
+                report_health(
+                    client, settings.worker_health_file, settings.worker_health_interval_seconds
+                )
+            )
         await stop.wait()
+        if health is not None:
+            health.cancel()
         log.info("worker stopping")
     executor.shutdown()
     engine.dispose()

@@ -10,7 +10,7 @@ from datetime import timedelta
 from fastapi import Depends, FastAPI
 
 from activities.database import create_database_engine
-from api import catalog, customers, event_feed, order_commands, order_events, orders
+from api import catalog, customers, event_feed, health, order_commands, order_events, orders
 from api.customer_requests import CustomerRequestOptions, CustomerRequests
 from api.deps import LinksDep, require_api_key
 from api.docs import install_docs
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Lazy: the API starts, and answers 503, while Temporal is down.
         client = await settings.connect_temporal(lazy=True)
+        app.state.client = client
         app.state.orders = OrderGateway(
             client,
             OrderStartOptions(
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_problem_handlers(app)
     install_docs(app)
+    app.include_router(health.router)
     guarded = [Depends(require_api_key)]
     routers = (orders, order_commands, order_events, customers, event_feed, catalog)
     for router in (module.router for module in routers):
@@ -98,9 +100,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 }
             }
         )
-
-    @app.get("/healthz", tags=["health"], include_in_schema=False)
-    async def read_health() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app

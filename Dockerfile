@@ -1,0 +1,27 @@
+# The image the API, the workers and the migration step share.
+# Build stage: install the project and its runtime dependencies into a virtualenv.
+FROM python:3.11-slim AS build
+WORKDIR /src
+RUN python -m venv /opt/venv
+COPY pyproject.toml README.md settings.py worker.py ./
+COPY workflows workflows
+COPY activities activities
+COPY api api
+COPY scripts scripts
+RUN /opt/venv/bin/pip install --no-cache-dir .
+
+# Run stage: the virtualenv only (no compilers, no dev dependencies), as a non-root user.
+FROM python:3.11-slim
+RUN useradd --create-home --uid 10001 orderflow
+COPY --from=build /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    API_HOST=0.0.0.0 \
+    API_PORT=8000
+USER orderflow
+WORKDIR /home/orderflow
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+CMD ["uvicorn", "api.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", \
+     "--proxy-headers", "--forwarded-allow-ips", "*", "--timeout-graceful-shutdown", "5"]

@@ -1,0 +1,148 @@
+"""docker-compose.yml and the Dockerfile, checked without a Docker engine: every service,
+image, command, port and variable they name exists in the project and agrees with it."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy.engine import make_url
+
+from settings import Settings
+from worker import KINDS
+from workflows.order_names import SEARCH_ATTRIBUTES
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES: dict[str, Any] = COMPOSE["services"]
+OURS = {name: s for name, s in SERVICES.items() if s.get("build") == "."}
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def resolved(value: object) -> str:
+    """A compose value with ${VAR:-default} replaced by its default."""
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))
+
+
+def module_exists(module: str) -> bool:
+    path = ROOT.joinpath(*module.split("."))
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+
+def test_the_services_of_the_production_topology() -> None:
+    assert {"postgresql", "temporal", "temporal-ui", "temporal-schema", "temporal-setup",
+            "migrate", "api", "orders-worker", "customers-worker"} <= SERVICES.keys()  # fmt: skip
+    assert set(OURS) == {"migrate", "api", "orders-worker", "customers-worker"}
+    for name, service in SERVICES.items():
+        assert "restart" in service, name
+        for dependency in service.get("depends_on", {}):
+            assert dependency in SERVICES, (name, dependency)
+        if name not in ("temporal-schema", "temporal-setup", "migrate"):
+            assert "healthcheck" in service or name == "temporal-ui", name
+    for worker in ("orders-worker", "customers-worker"):
+        assert SERVICES[worker]["deploy"]["replicas"] >= 2
+        assert SERVICES[worker]["stop_grace_period"]
+
+
+def test_every_command_runs_something_the_project_has() -> None:
+    for name, service in OURS.items():
+        command = service.get("command")
+        if command is None:  # the image's CMD: the API
+            cmd = re.search(r"^CMD \[(.*?)\]", DOCKERFILE, re.M | re.S)
+            assert cmd and '"api.main:create_app"' in cmd.group(1) and module_exists("api.main")
+            continue
+        assert command[:2] == ["python", "-m"] and module_exists(command[2]), name
+        if command[2] == "worker":
+            assert set(command[3:]) <= set(KINDS) and command[3:], name
+    assert module_exists("activities.migrate")
+
+
+def test_our_services_are_configured_only_by_settings_variables() -> None:
+    fields = {name.upper() for name in Settings.model_fields}
+    for name, service in OURS.items():
+        environment = {key: resolved(value) for key, value in service["environment"].items()}
+        assert set(environment) <= fields, (name, set(environment) - fields)
+        settings = Settings(_env_file=None, **{k.lower(): v for k, v in environment.items()})  # type: ignore[arg-type]
+        host, port = settings.temporal_address.split(":")
+        assert host in SERVICES and f"{port}:{port}" in SERVICES[host]["ports"]
+        database = make_url(settings.database_url)
+        postgres = SERVICES[database.host or ""]["environment"]
+        assert database.database == postgres["POSTGRES_DB"]
+        assert database.username == postgres["POSTGRES_USER"]
+        assert database.password == resolved(postgres["POSTGRES_PASSWORD"])
+        assert (
+            settings.orders_task_queue == "orders" and settings.customers_task_queue == "customers"
+        )
+        ui_port = settings.ui_url.rsplit(":", 1)[1]
+        assert f"{ui_port}:8080" in SERVICES["temporal-ui"]["ports"]
+
+
+def test_ports_and_health_agree() -> None:
+    api = OURS["api"]
+    port = int(api["environment"]["API_PORT"])
+    assert f"{port}:{port}" in api["ports"] and f"EXPOSE {port}" in DOCKERFILE
+    assert f"127.0.0.1:{port}/readyz" in " ".join(api["healthcheck"]["test"])
+    for worker in ("orders-worker", "customers-worker"):
+        health_file = OURS[worker]["environment"]["WORKER_HEALTH_FILE"]
+        assert health_file in " ".join(OURS[worker]["healthcheck"]["test"])
+
+
+def test_the_setup_step_registers_the_search_attributes() -> None:
+    script = "\n".join(SERVICES["temporal-setup"]["command"])
+    registered = dict(re.findall(r"(\w+):(Keyword|Int)", script))
+    expected = {key.name: "Keyword" if key.indexed_value_type.name == "KEYWORD" else "Int"
+                for key in SEARCH_ATTRIBUTES}  # fmt: skip
+    assert registered == expected
+
+
+def test_the_dockerfile_is_multi_stage_non_root_without_dev_dependencies() -> None:
+    assert len(re.findall(r"^FROM ", DOCKERFILE, re.M)) == 2
+    assert re.search(r"^USER (?!root)\w+", DOCKERFILE, re.M)
+    assert "pip install --no-cache-dir ." in DOCKERFILE and "[dev]" not in DOCKERFILE
+    for copied in re.findall(r"^COPY (?!--from)(.+?) \S+$", DOCKERFILE, re.M):
+        for path in copied.split():
+            assert (ROOT / path).exists(), path
+
+
+def test_the_package_ships_its_migrations(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert (
+        "activities/migrations/env.py" in names and "activities/migrations/script.py.mako" in names
+    )
+    assert any(n.startswith("activities/migrations/versions/0001") for n in names)
+    assert {"worker.py", "settings.py"} <= set(names)
+
+
+def test_docker_compose_validates_the_file() -> None:
+    if shutil.which("docker-compose") is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI installs docker-compose to validate the file")
+        pytest.skip("docker-compose is not installed here (apt-get install docker-compose)")
+    result = subprocess.run(
+        ["docker-compose", "config", "-q"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
