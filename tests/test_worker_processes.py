@@ -1,0 +1,118 @@
+"""Worker processes: several share a task queue; one stopped with SIGTERM mid-lifecycle
+finishes what it holds and leaves, and every order still completes. Bad settings give one
+clear line at start-up, not a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from settings import Settings
+from tests.helpers import (
+    WALK,
+    command,
+    create_order,
+    free_port,
+    isolated_settings,
+    register_customer,
+    running_api,
+)
+from workflows.order_names import order_workflow_id
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TEMPORAL_ADDRESS": settings.temporal_address,
+        "TEMPORAL_NAMESPACE": settings.temporal_namespace,
+        "ORDERS_TASK_QUEUE": settings.orders_task_queue,
+        "DATABASE_URL": settings.database_url,
+        "WORKER_GRACEFUL_SHUTDOWN_SECONDS": "10",
+    }
+
+
+@contextmanager
+def worker_process(settings: Settings, *kinds: str) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen(
+        [sys.executable, "worker.py", *kinds],
+        cwd=ROOT,
+        env=worker_environment(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # wait until it polls
+            if "worker running" in line:
+                break
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+
+
+async def test_a_worker_stopped_mid_lifecycle_loses_no_order(
+    client: Client, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    account = (await register_customer(http))["customerId"]
+    own = isolated_settings(settings)
+    with worker_process(own, "orders") as first, worker_process(own, "orders") as second:
+        async with running_api(own) as api:
+            orders = [await create_order(api, account) for _ in range(16)]
+
+            async def walk(
+                order: dict[str, object], steps: list[tuple[str, dict[str, int], str]]
+            ) -> None:
+                for name, params, status in steps:
+                    response = await command(api, order, name, **params)
+                    assert response.status_code == 200, response.text
+                    assert response.json()["status"] == status
+
+            await asyncio.gather(*(walk(o, WALK[:3]) for o in orders))
+            first.send_signal(signal.SIGTERM)
+            remaining = asyncio.gather(*(walk(o, WALK[3:]) for o in orders))
+            assert await asyncio.to_thread(first.wait, 30) == 0  # stopped gracefully
+            await remaining
+            assert second.poll() is None
+
+            for order in orders:
+                final = (await api.get(order["_links"]["self"]["href"])).json()  # type: ignore[index]
+                assert final["status"] == "ORDER_DELIVERED" and final["driverId"] == 7
+
+    identities: set[str] = set()
+    for order in orders:
+        handle = client.get_workflow_handle(order_workflow_id(order["orderId"]))  # type: ignore[arg-type]
+        async for event in handle.fetch_history_events():
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+                identities.add(event.workflow_task_started_event_attributes.identity.split("@")[0])
+    assert {str(first.pid), str(second.pid)} <= identities
+
+
+def test_an_unreachable_temporal_is_one_clear_line(settings: Settings) -> None:
+    dead = isolated_settings(settings, temporal_address=f"127.0.0.1:{free_port()}")
+    result = subprocess.run(
+        [sys.executable, "worker.py", "orders"],
+        cwd=ROOT,
+        env=worker_environment(dead),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert len(lines) == 1 and f"cannot reach Temporal at {dead.temporal_address}" in lines[0]
+    assert "Traceback" not in result.stderr
