@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RetryConfig, TLSConfig
 
 
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     worker_max_concurrent_activities: int = Field(100, ge=1)
     worker_max_cached_workflows: int = Field(10_000, ge=0)
     worker_graceful_shutdown_seconds: float = Field(10.0, ge=0)
+    # Prometheus metrics of the Temporal SDK runtime (task latencies, sticky cache, pollers),
+    # served by the worker at this host:port, e.g. 0.0.0.0:9464.
+    worker_metrics_address: str | None = None
     # Touched while the worker reaches Temporal: orchestrators check its age.
     worker_health_file: Path | None = None
     worker_health_interval_seconds: float = Field(5.0, gt=0)
@@ -73,6 +77,7 @@ class Settings(BaseSettings):
     api_keys: list[SecretStr] = Field(
         default_factory=list, description="If set, clients must send one as X-API-Key."
     )
+    api_metrics: bool = Field(True, description="Serve Prometheus metrics at /metrics")
     log_level: str = "INFO"
 
     # Embedded stack (the one-command default).
@@ -99,7 +104,16 @@ class Settings(BaseSettings):
             client_private_key=_read(self.temporal_tls_key),
         )
 
-    async def connect_temporal(self, *, lazy: bool = False) -> Client:
+    def temporal_runtime(self) -> Runtime | None:
+        """A runtime exporting the SDK's metrics to Prometheus, when a worker asks for it."""
+        if self.worker_metrics_address is None:
+            return None
+        metrics = PrometheusConfig(bind_address=self.worker_metrics_address)
+        return Runtime(telemetry=TelemetryConfig(metrics=metrics))
+
+    async def connect_temporal(
+        self, *, lazy: bool = False, runtime: Runtime | None = None
+    ) -> Client:
         """A client for the configured cluster. ``lazy`` defers the connection to the first
         call, so the API can start (and answer 503) while Temporal is down."""
         return await Client.connect(
@@ -110,6 +124,7 @@ class Settings(BaseSettings):
             # Fail fast: a caller waiting on a dead cluster is better told to retry later.
             retry_config=RetryConfig(max_elapsed_time_millis=3_000, max_retries=3),
             lazy=lazy,
+            runtime=runtime,
         )
 
 

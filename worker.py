@@ -81,7 +81,7 @@ async def main(kinds: list[str]) -> int:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     try:
-        client = await settings.connect_temporal()
+        client = await settings.connect_temporal(runtime=settings.temporal_runtime())
     except RuntimeError as error:
         log.error("cannot reach Temporal at %s: %s", settings.temporal_address, error)
         return 1

@@ -16,6 +16,7 @@ from api.deps import LinksDep, require_api_key
 from api.docs import install_docs
 from api.event_feed import OutboxWatch
 from api.hal import HalResponse
+from api.metrics import install_metrics
 from api.order_gateway import OrderGateway, OrderStartOptions
 from api.problems import install_problem_handlers
 from settings import Settings, get_settings
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_problem_handlers(app)
     install_docs(app)
+    if settings.api_metrics:
+        install_metrics(app)
     app.include_router(health.router)
     guarded = [Depends(require_api_key)]
     routers = (orders, order_commands, order_events, customers, event_feed, catalog)

@@ -40,6 +40,11 @@ def worker_environment(settings: Settings) -> dict[str, str]:
         "ORDERS_TASK_QUEUE": settings.orders_task_queue,
         "DATABASE_URL": settings.database_url,
         "WORKER_GRACEFUL_SHUTDOWN_SECONDS": "10",
+        **(
+            {"WORKER_METRICS_ADDRESS": settings.worker_metrics_address}
+            if settings.worker_metrics_address
+            else {}
+        ),
     }
 
 

@@ -1,0 +1,70 @@
+"""Prometheus metrics: the API's per route and command, the worker's from the SDK runtime."""
+
+from __future__ import annotations
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from settings import Settings
+from tests.helpers import (
+    WALK,
+    command,
+    create_order,
+    free_port,
+    isolated_settings,
+    register_customer,
+    running_api,
+)
+from tests.test_worker_processes import worker_process
+
+
+def samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
+    return [
+        (sample.labels, sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    ]
+
+
+async def test_the_api_counts_requests_per_route_and_command(http: httpx.AsyncClient) -> None:
+    order = await create_order(http)
+    await command(http, order, "assignOrder", restaurantId=1)
+    await command(http, order, "orderReady")  # a 409
+    await command(http, order, "noSuchCommand")  # a 404 that must not become a label value
+    text = (await http.get("/metrics")).text
+    route = "/v1/orders/{order_id}/commands/{command}"
+    counted = {
+        (labels["method"], labels["route"], labels["status"], labels["command"]): value
+        for labels, value in samples(text, "orderflow_http_requests_total")
+    }
+    assert counted[("PUT", route, "200", "assignOrder")] >= 1
+    assert counted[("PUT", route, "409", "orderReady")] >= 1
+    assert counted[("PUT", route, "404", "")] >= 1
+    assert counted[("POST", "/v1/orders", "201", "")] >= 1
+    assert "noSuchCommand" not in text
+    latencies = samples(text, "orderflow_http_request_duration_seconds_count")
+    assert any(labels["route"] == route and labels["status"] == "200" for labels, _ in latencies)
+
+
+async def test_the_worker_serves_the_sdk_runtime_metrics(
+    settings: Settings, http: httpx.AsyncClient
+) -> None:
+    account = (await register_customer(http))["customerId"]
+    own = isolated_settings(settings, worker_metrics_address=f"127.0.0.1:{free_port()}")
+    with worker_process(own, "orders"):
+        async with running_api(own) as api:
+            order = await create_order(api, account)
+            for name, params, _ in WALK:
+                assert (await command(api, order, name, **params)).status_code == 200
+            async with httpx.AsyncClient() as scraper:
+                text = (await scraper.get(f"http://{own.worker_metrics_address}/metrics")).text
+    for series in (
+        "temporal_workflow_task_execution_latency",
+        "temporal_workflow_task_schedule_to_start_latency",
+        "temporal_sticky_cache_size",
+        "temporal_num_pollers",
+        "temporal_workflow_completed",
+        "temporal_local_activity_execution_latency",
+    ):
+        assert series in text, series
