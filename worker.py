@@ -20,7 +20,7 @@ from temporalio.worker import Worker
 from activities.customer_activities import CustomerActivities
 from activities.database import create_database_engine
 from activities.order_activities import OrderActivities
-from settings import Settings, get_settings
+from settings import Settings, configure_logging, get_settings
 from workflows.customer_workflows import RegisterCustomerWorkflow, UpdateCustomerWorkflow
 from workflows.order_workflow import OrderWorkflow
 
@@ -79,7 +79,7 @@ async def report_health(client: Client, path: Path, interval: float) -> None:
 
 async def main(kinds: list[str]) -> int:
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    configure_logging(settings)
     try:
         client = await settings.connect_temporal(runtime=settings.temporal_runtime())
     except RuntimeError as error:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -19,7 +18,7 @@ from api.hal import HalResponse
 from api.metrics import install_metrics
 from api.order_gateway import OrderGateway, OrderStartOptions
 from api.problems import install_problem_handlers
-from settings import Settings, get_settings
+from settings import Settings, configure_logging, get_settings
 
 DESCRIPTION = """
 Every order is a long-running Temporal workflow. Commands are signals, state and events are
@@ -64,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.outbox_watch.close()
             app.state.engine.dispose()
 
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(settings)
     app = FastAPI(
         title="orderflow",
         version="1.0.0",

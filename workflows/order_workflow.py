@@ -244,6 +244,13 @@ class OrderWorkflow:
                 command.name, signal.command_id, params, transition.status
             )
         self._remember(outcome)
+        ids = {"order_id": self._order.order_id, "command_id": signal.command_id}
+        if outcome.refusal is None:
+            workflow.logger.info("%s applied: event %s", name, outcome.event_id, extra=ids)
+        else:
+            workflow.logger.info(
+                "%s refused (%s): %s", name, outcome.refusal, outcome.detail, extra=ids
+            )
 
     def _apply(
         self, name: str, command_id: str, params: dict[str, ParameterValue], status: OrderStatus
