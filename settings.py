@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RetryConfig, TLSConfig
 
@@ -81,6 +82,10 @@ class Settings(BaseSettings):
         default_factory=list, description="If set, clients must send one as X-API-Key."
     )
     api_metrics: bool = Field(True, description="Serve Prometheus metrics at /metrics")
+    # OpenTelemetry: spans for HTTP requests, Temporal calls, workflows and activities,
+    # sent to an OTLP/HTTP collector when an endpoint is set (else to the process's provider).
+    tracing: bool = False
+    otel_exporter_otlp_endpoint: str | None = None
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field(
         "text", description="json: one object a line, with order, workflow and command ids"
@@ -117,6 +122,25 @@ class Settings(BaseSettings):
         metrics = PrometheusConfig(bind_address=self.worker_metrics_address)
         return Runtime(telemetry=TelemetryConfig(metrics=metrics))
 
+    def configure_tracing(self, service_name: str) -> None:
+        """Export spans over OTLP/HTTP when tracing is on and an endpoint is set."""
+        if not (self.tracing and self.otel_exporter_otlp_endpoint):
+            return
+        from opentelemetry import trace
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+        exporter = OTLPSpanExporter(endpoint=self.otel_exporter_otlp_endpoint)
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+
+    def temporal_interceptors(self) -> list[Interceptor]:
+        """The tracing interceptor (client calls, and the workers built on that client)."""
+        return [TracingInterceptor()] if self.tracing else []
+
     async def connect_temporal(
         self, *, lazy: bool = False, runtime: Runtime | None = None
     ) -> Client:
@@ -131,6 +155,7 @@ class Settings(BaseSettings):
             retry_config=RetryConfig(max_elapsed_time_millis=3_000, max_retries=3),
             lazy=lazy,
             runtime=runtime,
+            interceptors=self.temporal_interceptors(),
         )
 
 

@@ -80,6 +80,7 @@ async def report_health(client: Client, path: Path, interval: float) -> None:
 async def main(kinds: list[str]) -> int:
     settings = get_settings()
     configure_logging(settings)
+    settings.configure_tracing(f"orderflow-{'-'.join(kinds)}-worker")
     try:
         client = await settings.connect_temporal(runtime=settings.temporal_runtime())
     except RuntimeError as error:

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import Depends, FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from activities.database import create_database_engine
 from api import catalog, customers, event_feed, health, order_commands, order_events, orders
@@ -74,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_problem_handlers(app)
+    if settings.tracing:
+        settings.configure_tracing("orderflow-api")
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     install_docs(app)
     if settings.api_metrics:
         install_metrics(app)
