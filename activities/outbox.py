@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, func, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -53,6 +54,8 @@ def new_event(
     )
 
 
+_TABLE = OutboxEvent.__table__  # type: ignore[attr-defined]
+_COLUMNS = ("event_id", "type", "version", "source", "subject", "time", "data")
 # Any 64-bit number, the same in every process: the key of the outbox's write lock.
 _OUTBOX_LOCK = 0x6F7574626F78
 
@@ -66,15 +69,15 @@ def append_new(session: Session, events: Sequence[OutboxEvent]) -> int:
     """
     if not events:
         return 0
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTBOX_LOCK})
-    ids = [e.event_id for e in events]
-    known = set(
-        session.exec(select(OutboxEvent.event_id).where(col(OutboxEvent.event_id).in_(ids)))
-    )
-    fresh = [e for e in events if e.event_id not in known]
-    session.add_all(fresh)
-    return len(fresh)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [{name: getattr(event, name) for name in _COLUMNS} for event in events]
+    # One statement; an event already there (a retry, a replay) is skipped by its id.
+    statement = insert(_TABLE).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
+    result = session.execute(statement)
+    return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
 def read_after(

@@ -16,20 +16,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
 import statistics
+import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
-from scripts.bench_stack import cpu_seconds, embedded_stack, own_cpu_seconds
+from scripts.bench_stack import RunningStack, cpu_seconds, embedded_stack, own_cpu_seconds
 from settings import Settings
 from workflows.order_names import order_workflow_id
 from workflows.order_types import CommandSignal, OrderInput
@@ -223,12 +228,84 @@ def main() -> int:
     parser.add_argument(
         "--probe", action="store_true", help="also break down one command's latency when idle"
     )
+    parser.add_argument(
+        "--extra-workers", type=int, default=0, help="more order worker processes to start"
+    )
+    parser.add_argument(
+        "--open-orders",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[],
+        help="instead: the order worker's memory with this many open orders, e.g. 1000,10000",
+    )
     args = parser.parse_args()
-    with embedded_stack() as stack:
-        asyncio.run(run(stack.settings, stack.api, stack.pids, args.orders, args.rounds))
+    with embedded_stack() as stack, extra_workers(stack, args.extra_workers) as extra:
+        if args.open_orders:
+            asyncio.run(
+                measure_memory(stack.settings, stack.pids["orders-worker"], args.open_orders)
+            )
+            return 0
+        pids = {**stack.pids, **{f"orders-worker-{i + 2}": pid for i, pid in enumerate(extra)}}
+        asyncio.run(run(stack.settings, stack.api, pids, args.orders, args.rounds))
         if args.probe:
             asyncio.run(probe_idle_latency(stack.settings))
     return 0
+
+
+@contextmanager
+def extra_workers(stack: RunningStack, count: int) -> Iterator[list[int]]:
+    """``count`` more `worker.py orders` processes on the stack's server and task queue."""
+    settings = stack.settings
+    environment = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": settings.temporal_address,
+        "DATABASE_URL": settings.database_url,
+        "LOG_LEVEL": "WARNING",
+    }
+    processes = [
+        subprocess.Popen([sys.executable, "worker.py", "orders"], env=environment)
+        for _ in range(count)
+    ]
+    try:
+        yield [p.pid for p in processes]
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+            process.wait(60)
+
+
+async def measure_memory(settings: Settings, worker_pid: int, counts: list[int]) -> None:
+    """Open orders (each has had its first workflow task, so the worker caches it), then
+    read the worker's resident memory."""
+    client = await settings.connect_temporal()
+    print(f"order worker resident memory (pid {worker_pid}), idle: {_rss_mib(worker_pid):.0f} MiB")
+    opened = 0
+    semaphore = asyncio.Semaphore(100)
+
+    async def open_order(order_id: int) -> None:
+        async with semaphore:
+            handle = await client.start_workflow(
+                OrderWorkflow.run,
+                _order_input(order_id),
+                id=order_workflow_id(order_id),
+                task_queue=settings.orders_task_queue,
+            )
+            await handle.query(OrderWorkflow.order)  # the worker now holds it
+
+    for target in sorted(counts):
+        started = time.perf_counter()
+        await asyncio.gather(*(open_order(3_000_000_000 + i) for i in range(opened, target)))
+        opened = target
+        print(
+            f"{target} open orders: {_rss_mib(worker_pid):.0f} MiB resident "
+            f"(opened in {time.perf_counter() - started:.0f} s)"
+        )
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
 
 
 if __name__ == "__main__":
