@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.client import Client, Interceptor
 from temporalio.contrib.opentelemetry import TracingInterceptor
@@ -24,7 +25,7 @@ class Settings(BaseSettings):
     (``TEMPORAL_ADDRESS``, ``DATABASE_URL`` …) or from a ``.env`` file.
     """
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     # Temporal connection: a local dev server by default, any cluster or Temporal Cloud by setting.
     temporal_address: str = "127.0.0.1:7233"
@@ -165,8 +166,15 @@ def _read(path: Path | None) -> bytes | None:
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once. Invalid ones stop the process with one line
+    per problem (naming the variable), not a traceback."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            variable = "_".join(str(part) for part in problem["loc"]).upper() or "settings"
+            print(f"orderflow: invalid setting {variable}: {problem['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 class JsonLogFormatter(logging.Formatter):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import Depends, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from temporalio.client import Client
 
 from activities.database import create_database_engine
 from api import catalog, customers, event_feed, health, order_commands, order_events, orders
@@ -28,6 +30,16 @@ Errors are RFC 9457 problems (`application/problem+json`).
 """
 
 
+log = logging.getLogger("orderflow.api")
+
+
+async def _reachable(client: Client) -> bool:
+    try:
+        return await client.service_client.check_health(timeout=timedelta(seconds=2))
+    except Exception:  # refused, unresolvable, timed out: all say "not now"
+        return False
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API for ``settings`` (by default, those of the environment)."""
     settings = settings or get_settings()
@@ -37,6 +49,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Lazy: the API starts, and answers 503, while Temporal is down.
         client = await settings.connect_temporal(lazy=True)
         app.state.client = client
+        if not await _reachable(client):
+            log.warning(
+                "Temporal at %s is unreachable: answering 503 until it is",
+                settings.temporal_address,
+            )
         app.state.orders = OrderGateway(
             client,
             OrderStartOptions(

@@ -121,3 +121,21 @@ def test_an_unreachable_temporal_is_one_clear_line(settings: Settings) -> None:
     lines = (result.stdout + result.stderr).strip().splitlines()
     assert len(lines) == 1 and f"cannot reach Temporal at {dead.temporal_address}" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_bad_settings_are_one_line_each_and_exit_2() -> None:
+    environment = {**os.environ, "WORKER_MAX_CACHED_WORKFLOWS": "-3", "API_PORT": "eighty"}
+    for program in (
+        [sys.executable, "worker.py", "orders"],
+        [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory", "--port", "0"],
+        [sys.executable, "-m", "scripts.embedded"],
+    ):
+        result = subprocess.run(
+            program, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 2, (program, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert sorted(lines) == [
+            "orderflow: invalid setting API_PORT: Input should be a valid integer, unable to parse string as an integer",
+            "orderflow: invalid setting WORKER_MAX_CACHED_WORKFLOWS: Input should be greater than or equal to 0",
+        ], (program, result.stderr)
