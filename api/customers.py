@@ -12,7 +12,7 @@ from api.customer_requests import RequestState, refusal_problem
 from api.customer_schemas import CustomerCreate, CustomerPatch
 from api.database_calls import in_database
 from api.deps import CustomerRequestsDep, EngineDep, IdempotencyKey, LinksDep
-from api.hal import HalResponse, cloud_event, customer_resource, page_links
+from api.hal import HalResponse, cloud_event, customer_resource, numbered_page, page_links
 from api.links import Links
 from api.problems import Problem, invalid_parameters, not_found
 from api.schemas import problem_responses
@@ -178,17 +178,13 @@ async def list_customer_events(
         raise not_found(f"customer {customer_id} does not exist")
     source = f"/v1/customers/{customer_id}"
     events, total = await in_database(outbox.read_subject, engine, source, page * size, size)
-    pages = max(1, -(-total // size))
-    body = {
-        "_embedded": {"events": [cloud_event(e, links) for e in events]},
-        "_links": page_links(
-            links.customer_events(customer_id, page=page, size=size),
-            links.customer_events(customer_id, page=page + 1, size=size)
-            if page + 1 < pages
-            else None,
-            links.customer_events(customer_id, page=page - 1, size=size) if page > 0 else None,
-            customer=links.customer(customer_id),
-        ),
-        "page": {"size": size, "totalElements": total, "totalPages": pages, "number": page},
-    }
+    body = numbered_page(
+        "events",
+        [cloud_event(e, links) for e in events],
+        total=total,
+        page=page,
+        size=size,
+        href=lambda number: links.customer_events(customer_id, page=number, size=size),
+        customer=links.customer(customer_id),
+    )
     return HalResponse(body)

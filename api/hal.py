@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,6 +108,30 @@ def commands_resource(order_id: int, names: list[str], links: Links) -> Resource
             link["templated"] = True
         command_links[name] = link
     return {"orderId": order_id, "commands": names, "_links": command_links}
+
+
+def numbered_page(
+    name: str,
+    items: list[Resource],
+    *,
+    total: int,
+    page: int,
+    size: int,
+    href: Callable[[int], str],
+    **more: str,
+) -> Resource:
+    """A page of a numbered collection (pages from 0) with self/next/prev/first/last."""
+    pages = max(1, -(-total // size))
+    links = page_links(
+        href(page),
+        href(page + 1) if page + 1 < pages else None,
+        href(min(page, pages) - 1) if page > 0 else None,
+        first=href(0),
+        last=href(pages - 1),
+        **more,
+    )
+    numbers = {"size": size, "totalElements": total, "totalPages": pages, "number": page}
+    return {"_embedded": {name: items}, "_links": links, "page": numbers}
 
 
 def page_links(

@@ -11,7 +11,7 @@ from activities import outbox
 from activities.order_activities import order_event_id
 from api.database_calls import in_database
 from api.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep
-from api.hal import HalResponse, event_resource, page_links
+from api.hal import HalResponse, event_resource, numbered_page
 from api.order_commands import execute
 from api.problems import Problem, invalid_parameters, not_found
 from api.schemas import EventAppend, EventDoc, PageDoc, hal_response, problem_responses
@@ -50,19 +50,15 @@ async def list_events(
             outbox.read_subject, engine, source, offset, min(size, trimmed - offset)
         )
         events = [OrderEvent.from_public(row.data) for row in rows] + events
-    pages = max(1, -(-result.total // size))
-    body = {
-        "_embedded": {"orderEventList": [event_resource(e, links) for e in events]},
-        "_links": page_links(
-            links.events(order_id, page=page, size=size),
-            links.events(order_id, page=page + 1, size=size) if page + 1 < pages else None,
-            links.events(order_id, page=min(page, pages) - 1, size=size) if page > 0 else None,
-            first=links.events(order_id, page=0, size=size),
-            last=links.events(order_id, page=pages - 1, size=size),
-            order=links.order(order_id),
-        ),
-        "page": {"size": size, "totalElements": result.total, "totalPages": pages, "number": page},
-    }
+    body = numbered_page(
+        "orderEventList",
+        [event_resource(e, links) for e in events],
+        total=result.total,
+        page=page,
+        size=size,
+        href=lambda number: links.events(order_id, page=number, size=size),
+        order=links.order(order_id),
+    )
     return HalResponse(body)
 
 
