@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from activities.outbox import OutboxEvent
 from api.links import Links
+from api.order_gateway import OrderSummary
 from workflows.customer_types import CustomerRecord
 from workflows.order_machine import COMMANDS
 from workflows.order_names import order_workflow_id
@@ -37,19 +38,40 @@ def order_resource(order: Order, links: Links) -> Resource:
             "lastModified": order.last_modified,
         }
     )
-    body["_links"] = {
-        "self": {"href": links.order(order.order_id)},
-        "commands": {"href": links.commands(order.order_id)},
-        "events": {"href": links.events(order.order_id)},
-        "customer": {"href": links.customer(order.account_id)},
+    body["_links"] = _order_links(order.order_id, order.account_id, order.run_id, links)
+    return body
+
+
+def order_summary_resource(summary: OrderSummary, links: Links) -> Resource:
+    """An order as visibility lists it: its indexed fields, without a query."""
+    body = _without_none(
+        {
+            "orderId": summary.order_id,
+            "accountId": summary.account_id,
+            "status": summary.status,
+            "restaurantId": summary.restaurant_id,
+            "driverId": summary.driver_id,
+        }
+    )
+    body["_links"] = _order_links(summary.order_id, summary.account_id, summary.run_id, links)
+    return body
+
+
+def _order_links(order_id: int, account_id: int | None, run_id: str, links: Links) -> Resource:
+    result: Resource = {
+        "self": {"href": links.order(order_id)},
+        "commands": {"href": links.commands(order_id)},
+        "events": {"href": links.events(order_id)},
     }
-    if order.run_id:
-        body["_links"]["history"] = {
-            "href": links.workflow_history(order_workflow_id(order.order_id), order.run_id),
+    if account_id is not None:
+        result["customer"] = {"href": links.customer(account_id)}
+    if run_id:  # the Web UI's page for a workflow needs the run id
+        result["history"] = {
+            "href": links.workflow_history(order_workflow_id(order_id), run_id),
             "type": "text/html",
             "title": "Temporal Web UI",
         }
-    return body
+    return result
 
 
 def event_resource(event: OrderEvent, links: Links) -> Resource:

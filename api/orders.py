@@ -13,8 +13,8 @@ from activities import customer_store
 from activities.order_numbers import IdempotencyKeyReused, allocate_order_id
 from api.database_calls import in_database
 from api.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep
-from api.hal import HalResponse, order_resource, page_links
-from api.order_gateway import OrderSummary, bad_page_token
+from api.hal import HalResponse, order_resource, order_summary_resource, page_links
+from api.order_gateway import bad_page_token
 from api.problems import Problem, invalid_parameters
 from api.schemas import OrderCreate, OrderDoc, PageDoc, hal_response, problem_responses
 from workflows import order_names as names
@@ -114,7 +114,7 @@ async def list_orders(
     }
     next_href = links.orders(**params, page=_encode_token(next_token)) if next_token else None
     body = {
-        "_embedded": {"orders": [_summary_resource(s, links) for s in summaries]},
+        "_embedded": {"orders": [order_summary_resource(s, links) for s in summaries]},
         "_links": page_links(
             links.orders(**params, page=page),
             next_href,
@@ -127,33 +127,6 @@ async def list_orders(
         "templated": True,
     }
     return HalResponse(body)
-
-
-def _summary_resource(summary: OrderSummary, links: LinksDep) -> dict[str, object]:
-    body: dict[str, object] = {
-        name: value
-        for name, value in {
-            "orderId": summary.order_id,
-            "accountId": summary.account_id,
-            "status": summary.status,
-            "restaurantId": summary.restaurant_id,
-            "driverId": summary.driver_id,
-        }.items()
-        if value is not None
-    }
-    body["_links"] = {
-        "self": {"href": links.order(summary.order_id)},
-        "commands": {"href": links.commands(summary.order_id)},
-        "events": {"href": links.events(summary.order_id)},
-        "history": {
-            "href": links.workflow_history(
-                names.order_workflow_id(summary.order_id), summary.run_id
-            ),
-            "type": "text/html",
-            "title": "Temporal Web UI",
-        },
-    }
-    return body
 
 
 def _encode_token(token: bytes) -> str:
