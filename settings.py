@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     order_max_events: int = Field(5_000, ge=10, le=6_000)
     # Published events an order's workflow keeps after continue-as-new (the rest: outbox).
     order_kept_events_after_continue: int = Field(100, ge=1, le=1_000)
+    # Order events gather this long before one local activity publishes them all: fewer
+    # publications under load, at the price of that much delay in the feed (0: at once).
+    order_publish_delay_ms: int = Field(1_000, ge=0, le=60_000)
 
     # How long a customer request may take before the API answers 202 and lets it finish.
     customer_request_wait_seconds: float = Field(5.0, ge=0)

@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 rpc_timeout=settings.temporal_rpc_timeout,
                 max_events=settings.order_max_events,
                 kept_after_continue=settings.order_kept_events_after_continue,
+                publish_delay_ms=settings.order_publish_delay_ms,
             ),
         )
         app.state.customers = CustomerRequests(

@@ -65,6 +65,7 @@ class OrderStartOptions:
     rpc_timeout: timedelta
     max_events: int = 5_000
     kept_after_continue: int = 100
+    publish_delay_ms: int = 1_000
 
 
 class OrderGateway:
@@ -96,6 +97,7 @@ class OrderGateway:
             remembered_outcomes=self._options.remembered_outcomes,
             max_events=self._options.max_events,
             kept_after_continue=self._options.kept_after_continue,
+            publish_delay_ms=self._options.publish_delay_ms,
         )
         async with self._temporal_errors(order_id):
             try:

@@ -174,3 +174,5 @@ class OrderInput:
     max_events: int = 5_000
     # Published events kept in the workflow after continue-as-new (the outbox has them all).
     kept_after_continue: int = 100
+    # How long events gather before they are published together (0: after each command).
+    publish_delay_ms: int = 1_000

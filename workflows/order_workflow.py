@@ -36,8 +36,10 @@ with workflow.unsafe.imports_passed_through():
     )
 
 # Order events reach the outbox through a local activity (patched in: orders started before
-# it existed replay without it). Past this many, a batch waits for the next one.
+# it existed replay without it), since the second patch in batches gathered over
+# OrderInput.publish_delay_ms. Past PUBLISH_BATCH events, a batch waits for the next one.
 PUBLISH_EVENTS = "publish-events-to-outbox"
+PUBLISH_IN_BATCHES = "publish-events-in-batches"
 PUBLISH_BATCH = 500
 PUBLISH_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
@@ -82,6 +84,7 @@ class OrderWorkflow:
     async def run(self, input: OrderInput) -> Order:
         self._describe()
         publishing = workflow.patched(PUBLISH_EVENTS)
+        batching = publishing and workflow.patched(PUBLISH_IN_BATCHES)
         while True:
             await workflow.wait_condition(
                 lambda: (
@@ -94,6 +97,8 @@ class OrderWorkflow:
             if self._history_full() and not closed:
                 break  # continue as new; unpublished events travel along
             if publishing and self._unpublished() > 0:
+                if batching and not closed and input.publish_delay_ms > 0:
+                    await self._gather_batch(timedelta(milliseconds=input.publish_delay_ms))
                 await self._publish()
                 continue
             if closed:
@@ -103,6 +108,21 @@ class OrderWorkflow:
         if self._order.status.is_terminal:
             return self._order
         workflow.continue_as_new(replace(input, carried=self._carry_over()))
+
+    async def _gather_batch(self, delay: timedelta) -> None:
+        """Let events gather for ``delay`` (or until a batch is full or the order closes):
+        one publication for many commands, and no command waits for the outbox."""
+        try:
+            await workflow.wait_condition(
+                lambda: (
+                    self._order.status.is_terminal
+                    or self._history_full()
+                    or self._unpublished() >= PUBLISH_BATCH
+                ),
+                timeout=delay,
+            )
+        except TimeoutError:
+            pass
 
     def _unpublished(self) -> int:
         return self._order.event_count - self._published
