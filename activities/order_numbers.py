@@ -73,3 +73,10 @@ def _same_request(row: OrderNumber, account_id: int) -> int:
     if row.account_id != account_id:
         raise IdempotencyKeyReused(row.id, row.account_id)
     return row.id
+
+
+def account_of(engine: Engine, order_id: int) -> int | None:
+    """The account an order id was allocated for, if the id was ever handed out."""
+    with Session(engine) as session:
+        row = session.get(OrderNumber, order_id)
+        return None if row is None else row.account_id

@@ -8,7 +8,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from api.deps import GatewayDep, IdempotencyKey, LinksDep, Prefer, wants_async
+from api import order_archive
+from api.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep, Prefer, wants_async
 from api.hal import HalResponse, commands_resource, order_resource
 from api.links import Links
 from api.order_gateway import OrderGateway
@@ -35,9 +36,17 @@ router = APIRouter(prefix="/v1/orders/{order_id}/commands", tags=["commands"])
         **problem_responses(404, 503),
     },
 )
-async def read_commands(order_id: int, gateway: GatewayDep, links: LinksDep) -> HalResponse:
+async def read_commands(
+    order_id: int, gateway: GatewayDep, engine: EngineDep, links: LinksDep
+) -> HalResponse:
     """The commands valid in the order's current status, as (templated) links."""
-    return HalResponse(commands_resource(order_id, await gateway.commands(order_id), links))
+    try:
+        names = await gateway.commands(order_id)
+    except Problem as problem:
+        if (await order_archive.closed_instead(problem, engine, order_id)).status != 409:
+            raise
+        names = []  # closed long ago: nothing is allowed
+    return HalResponse(commands_resource(order_id, names, links))
 
 
 def _command(command: str) -> Command:
@@ -79,6 +88,7 @@ async def run_command(
     order_id: int,
     request: Request,
     gateway: GatewayDep,
+    engine: EngineDep,
     links: LinksDep,
     spec: Command = Depends(_command),  # noqa: B008  (FastAPI's way to resolve a path part)
     idempotency_key: IdempotencyKey = None,
@@ -87,10 +97,13 @@ async def run_command(
     """Run a command on the order."""
     params = _checked(spec, request.query_params)
     command_id = idempotency_key or str(uuid.uuid4())
-    if wants_async(prefer):
-        await _send(gateway, order_id, spec, command_id, params)
-        return accepted(order_id, command_id, links)
-    result = await execute(gateway, order_id, spec, command_id, params)
+    try:
+        if wants_async(prefer):
+            await _send(gateway, order_id, spec, command_id, params)
+            return accepted(order_id, command_id, links)
+        result = await execute(gateway, order_id, spec, command_id, params)
+    except Problem as problem:
+        raise await order_archive.closed_instead(problem, engine, order_id) from None
     return HalResponse(order_resource(result.order, links))
 
 

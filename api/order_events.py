@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from activities import outbox
 from activities.order_activities import order_event_id
+from api import order_archive
 from api.database_calls import in_database
 from api.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep
 from api.hal import HalResponse, event_resource, numbered_page
@@ -16,7 +17,7 @@ from api.order_commands import execute
 from api.problems import Problem, invalid_parameters, not_found
 from api.schemas import EventAppend, EventDoc, PageDoc, hal_response, problem_responses
 from workflows.order_machine import COMMAND_BY_EVENT_TYPE, parse_parameters
-from workflows.order_types import OrderEvent
+from workflows.order_types import EventsPage, OrderEvent
 
 router = APIRouter(prefix="/v1/orders/{order_id}/events", tags=["events"])
 
@@ -41,15 +42,23 @@ async def list_events(
     """The order's events, oldest first, however long the order has lived: events its
     workflow has trimmed after continue-as-new are read from the outbox."""
     offset = page * size
-    result = await gateway.events(order_id, offset, size)
+    try:
+        result = await gateway.events(order_id, offset, size)
+    except Problem as problem:
+        if problem.status != 404:
+            raise
+        # Temporal has let the closed order go: its published events are all there is.
+        events, total = await order_archive.archived_events(engine, order_id, offset, size)
+        if total == 0:
+            raise
+        result = EventsPage(events, total)
     events = result.events
     trimmed = result.first_kept - 1  # events at positions below this are in the outbox only
     if offset < trimmed:
-        source = f"/v1/orders/{order_id}"
-        rows, _ = await in_database(
-            outbox.read_subject, engine, source, offset, min(size, trimmed - offset)
+        older, _ = await order_archive.archived_events(
+            engine, order_id, offset, min(size, trimmed - offset)
         )
-        events = [OrderEvent.from_public(row.data) for row in rows] + events
+        events = older + events
     body = numbered_page(
         "orderEventList",
         [event_resource(e, links) for e in events],
@@ -72,7 +81,12 @@ async def read_event(
     order_id: int, event_id: int, gateway: GatewayDep, engine: EngineDep, links: LinksDep
 ) -> HalResponse:
     """One event of the order's log."""
-    event = await gateway.event(order_id, event_id)
+    try:
+        event = await gateway.event(order_id, event_id)
+    except Problem as problem:
+        if problem.status != 404 or await order_archive.archived_order(engine, order_id) is None:
+            raise
+        event = None  # a closed order Temporal has let go: the outbox has its events
     if event is None and event_id > 0:  # maybe trimmed from the workflow: the outbox has it
         row = await in_database(outbox.read_one, engine, order_event_id(order_id, event_id))
         event = OrderEvent.from_public(row.data) if row is not None else None
@@ -95,6 +109,7 @@ async def append_event(
     order_id: int,
     body: EventAppend,
     gateway: GatewayDep,
+    engine: EngineDep,
     links: LinksDep,
     idempotency_key: IdempotencyKey = None,
 ) -> HalResponse:
@@ -110,7 +125,12 @@ async def append_event(
     params, errors = parse_parameters(spec, body.parameters())
     if errors:
         raise invalid_parameters([(e.name, e.reason) for e in errors])
-    result = await execute(gateway, order_id, spec, idempotency_key or str(uuid.uuid4()), params)
+    try:
+        result = await execute(
+            gateway, order_id, spec, idempotency_key or str(uuid.uuid4()), params
+        )
+    except Problem as problem:
+        raise await order_archive.closed_instead(problem, engine, order_id) from None
     assert result.event is not None
     resource = event_resource(result.event, links)
     return HalResponse(resource, 201, headers={"Location": resource["_links"]["self"]["href"]})

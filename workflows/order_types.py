@@ -25,6 +25,20 @@ class Order:
     run_id: str = ""
 
     @staticmethod
+    def from_events(account_id: int, events: list[OrderEvent]) -> Order:
+        """The order its (complete, ordered) event log describes: every event carries the
+        status after it and the fields it set."""
+        order = Order.placed(events[0].order_id, account_id, events[0].created_at, run_id="")
+        for event in events:
+            order.status = event.order_status
+            order.last_modified = event.created_at
+            for name in ("restaurant_id", "driver_id", "lat", "lon"):
+                if getattr(event, name) is not None:
+                    setattr(order, name, getattr(event, name))
+        order.event_count = len(events)
+        return order
+
+    @staticmethod
     def placed(order_id: int, account_id: int, created_at: int, run_id: str) -> Order:
         """The order as its workflow starts it: the API can answer a create without a query."""
         return Order(
