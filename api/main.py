@@ -56,15 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         app.state.orders = OrderGateway(
             client,
-            OrderStartOptions(
-                task_queue=settings.orders_task_queue,
-                continue_as_new_after_history_events=settings.order_continue_as_new_after_history_events,
-                remembered_outcomes=settings.order_remembered_command_outcomes,
-                rpc_timeout=settings.temporal_rpc_timeout,
-                max_events=settings.order_max_events,
-                kept_after_continue=settings.order_kept_events_after_continue,
-                publish_delay_ms=settings.order_publish_delay_ms,
-            ),
+            OrderStartOptions.from_settings(settings),
         )
         app.state.customers = CustomerRequests(
             client,

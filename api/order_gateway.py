@@ -20,6 +20,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.problems import Problem, not_found, unavailable
+from settings import Settings
 from workflows import order_names as names
 from workflows.order_machine import OrderStatus, ParameterValue
 from workflows.order_types import (
@@ -59,13 +60,27 @@ class OrderSummary:
 
 @dataclass(frozen=True)
 class OrderStartOptions:
+    """What the gateway passes to every order it starts, and how long it waits on Temporal."""
+
     task_queue: str
     continue_as_new_after_history_events: int | None
     remembered_outcomes: int
     rpc_timeout: timedelta
-    max_events: int = 5_000
-    kept_after_continue: int = 100
-    publish_delay_ms: int = 1_000
+    max_events: int
+    kept_after_continue: int
+    publish_delay_ms: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OrderStartOptions:
+        return cls(
+            task_queue=settings.orders_task_queue,
+            continue_as_new_after_history_events=settings.order_continue_as_new_after_history_events,
+            remembered_outcomes=settings.order_remembered_command_outcomes,
+            rpc_timeout=settings.temporal_rpc_timeout,
+            max_events=settings.order_max_events,
+            kept_after_continue=settings.order_kept_events_after_continue,
+            publish_delay_ms=settings.order_publish_delay_ms,
+        )
 
 
 class OrderGateway:

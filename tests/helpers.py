@@ -105,9 +105,11 @@ async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
+        deadline = time.monotonic() + 30
         while not server.started:
             if task.done():
                 task.result()
+            assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
             await asyncio.sleep(0.01)
         base_url = f"http://127.0.0.1:{config.port}"
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:

@@ -11,7 +11,6 @@ import asyncio
 import sys
 import tempfile
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
@@ -31,9 +30,7 @@ async def record_walk(client: Client, order_id: int, database_url: str) -> Workf
     settings = Settings(
         _env_file=None, orders_task_queue=f"record-{uuid.uuid4()}", database_url=database_url
     )
-    gateway = OrderGateway(
-        client, OrderStartOptions(settings.orders_task_queue, None, 1_000, timedelta(seconds=10))
-    )
+    gateway = OrderGateway(client, OrderStartOptions.from_settings(settings))
     async with running_worker(client, settings):
         await gateway.start(order_id, 1234, 1_700_000_000_000, fresh=True)
         await gateway.send(order_id, "prepareOrder", "refused-too-early", {})

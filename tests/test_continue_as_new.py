@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
 
 import httpx
 from temporalio.client import Client
@@ -84,9 +83,7 @@ async def test_continue_as_new_at_the_settings_threshold(
     client: Client, settings: Settings
 ) -> None:
     own = isolated_settings(settings, order_continue_as_new_after_history_events=40)
-    gateway = OrderGateway(
-        client, OrderStartOptions(own.orders_task_queue, 40, 1_000, timedelta(seconds=10))
-    )
+    gateway = OrderGateway(client, OrderStartOptions.from_settings(own))
     async with running_worker(client, own):
         order_id = await drive_past_continue_as_new(client, gateway, updates=60)
         await assert_nothing_lost(client, gateway, order_id, updates=60)
@@ -98,9 +95,7 @@ async def test_continue_as_new_when_the_server_suggests_it(settings: Settings) -
     )
     try:
         own = isolated_settings(settings, orders_task_queue=f"orders-{uuid.uuid4()}")
-        gateway = OrderGateway(
-            env.client, OrderStartOptions(own.orders_task_queue, None, 1_000, timedelta(seconds=10))
-        )
+        gateway = OrderGateway(env.client, OrderStartOptions.from_settings(own))
         async with running_worker(env.client, own):
             order_id = await drive_past_continue_as_new(env.client, gateway, updates=50)
             await assert_nothing_lost(env.client, gateway, order_id, updates=50)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import timedelta
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -30,7 +30,7 @@ def new_order_id() -> int:
 
 @pytest.fixture
 def gateway(client: Client, settings: Settings, worker: None) -> OrderGateway:
-    options = OrderStartOptions(settings.orders_task_queue, None, 1_000, timedelta(seconds=10))
+    options = OrderStartOptions.from_settings(settings)
     return OrderGateway(client, options)
 
 
@@ -164,7 +164,7 @@ async def test_a_new_id_that_temporal_already_has_is_never_reused(gateway: Order
 async def test_a_full_event_log_refuses_location_updates_not_transitions(
     client: Client, settings: Settings, worker: None
 ) -> None:
-    options = OrderStartOptions(settings.orders_task_queue, None, 1_000, timedelta(seconds=10), 4)
+    options = replace(OrderStartOptions.from_settings(settings), max_events=4)
     small = OrderGateway(client, options)
     order_id = new_order_id()
     await small.start(order_id, 1234, 1, fresh=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AsyncExitStack
-from datetime import timedelta
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -19,9 +18,7 @@ from workflows.order_names import order_workflow_id
 async def test_two_workers_share_the_orders(client: Client, settings: Settings) -> None:
     own = isolated_settings(settings)
     target = client.service_client.config.target_host
-    gateway = OrderGateway(
-        client, OrderStartOptions(own.orders_task_queue, None, 1_000, timedelta(seconds=10))
-    )
+    gateway = OrderGateway(client, OrderStartOptions.from_settings(own))
     async with AsyncExitStack() as stack:
         for name in ("worker-a", "worker-b"):
             worker_client = await Client.connect(target, namespace=client.namespace, identity=name)
