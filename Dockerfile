@@ -3,11 +3,11 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 RUN python -m venv /opt/venv
-COPY pyproject.toml README.md settings.py worker.py ./
+COPY pyproject.toml README.md worker.py ./
 COPY workflows workflows
 COPY activities activities
 COPY api api
-COPY scripts scripts
+COPY orderflow orderflow
 RUN /opt/venv/bin/pip install --no-cache-dir .
 
 # Run stage: the virtualenv only (no compilers, no dev dependencies), as a non-root user.

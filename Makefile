@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 .PHONY: run test lint bench clean
 
 run: $(VENV)/.runtime
-	$(PY) -m scripts.embedded
+	$(PY) -m orderflow.embedded
 
 test: $(VENV)/.dev
 	$(PY) -m pytest
@@ -17,7 +17,7 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/mypy
 
 bench: $(VENV)/.dev
-	$(PY) -m scripts.benchmark
+	$(PY) -m orderflow.bench.orders
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

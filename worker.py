@@ -18,9 +18,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.customer_activities import CustomerActivities
-from activities.database import create_database_engine
 from activities.order_activities import OrderActivities
-from settings import Settings, configure_logging, get_settings
+from orderflow import temporal
+from orderflow.database.engine import create_database_engine
+from orderflow.health import temporal_health
+from orderflow.settings import Settings, get_settings
+from orderflow.telemetry import configure_logging, configure_tracing
 from workflows.customer_workflows import RegisterCustomerWorkflow, UpdateCustomerWorkflow
 from workflows.order_workflow import OrderWorkflow
 
@@ -67,22 +70,20 @@ async def report_health(client: Client, path: Path, interval: float) -> None:
     """Touch ``path`` every ``interval`` seconds while Temporal answers; a stale file (or
     none) tells an orchestrator this worker cannot work."""
     while True:
-        try:
-            healthy = await client.service_client.check_health(timeout=timedelta(seconds=2))
-        except Exception as error:  # any failure to reach Temporal is "not healthy"
-            log.warning("health check failed: %s", error)
-            healthy = False
-        if healthy:
+        state = await temporal_health(client)
+        if state == "ok":
             path.touch()
+        else:
+            log.warning("health check failed: Temporal %s", state)
         await asyncio.sleep(interval)
 
 
 async def main(kinds: list[str]) -> int:
     settings = get_settings()
     configure_logging(settings)
-    settings.configure_tracing(f"orderflow-{'-'.join(kinds)}-worker")
+    configure_tracing(settings, f"orderflow-{'-'.join(kinds)}-worker")
     try:
-        client = await settings.connect_temporal(runtime=settings.temporal_runtime())
+        client = await temporal.connect(settings, runtime=temporal.worker_runtime(settings))
     except RuntimeError as error:
         log.error("cannot reach Temporal at %s: %s", settings.temporal_address, error)
         return 1

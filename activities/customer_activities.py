@@ -6,8 +6,8 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import customer_store
-from activities.customer_store import CustomerRefusal
+from orderflow.database import customers as customer_store
+from orderflow.database.customers import CustomerRefusal
 from workflows.customer_types import CustomerRecord, RegisterCustomerInput, UpdateCustomerInput
 
 

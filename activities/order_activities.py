@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
 
-from activities.outbox import OutboxEvent, append_new, new_event
+from orderflow.database.outbox import OutboxEvent, append_new, new_event
 from workflows.order_types import OrderEvent, PublishOrderEvents
 
 

@@ -1,7 +1,7 @@
 """The message catalog, generated from the code that handles the messages, so it cannot
 drift: every command, query and event with its version, owner and JSON Schema.
 
-Served at /v1/catalog; ``python -m scripts.export_catalog`` writes it as an EventCatalog folder.
+Served at /v1/catalog; ``python -m orderflow.catalog_export`` writes it as an EventCatalog folder.
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 
-from activities import customer_store, outbox
 from api.customer_requests import RequestState, refusal_problem
 from api.customer_schemas import CustomerCreate, CustomerPatch
 from api.database_calls import in_database
@@ -16,6 +15,8 @@ from api.hal import HalResponse, cloud_event, customer_resource, numbered_page, 
 from api.links import Links
 from api.problems import Problem, invalid_parameters, not_found
 from api.schemas import problem_responses
+from orderflow.database import customers as customer_store
+from orderflow.database import outbox
 from workflows.customer_names import register_request_id, update_request_id
 from workflows.customer_types import CustomerRecord, RegisterCustomerInput, UpdateCustomerInput
 

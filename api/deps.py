@@ -12,7 +12,7 @@ from api.customer_requests import CustomerRequests
 from api.links import Links, request_base_url
 from api.order_gateway import OrderGateway
 from api.problems import Problem
-from settings import Settings
+from orderflow.settings import Settings
 
 
 def get_settings(request: Request) -> Settings:

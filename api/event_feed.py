@@ -14,12 +14,12 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from activities import outbox
 from api.database_calls import in_database
 from api.deps import EngineDep, LinksDep
 from api.hal import HalResponse, cloud_event, page_links
 from api.links import Links
 from api.schemas import problem_responses
+from orderflow.database import outbox
 
 router = APIRouter(prefix="/v1/events", tags=["published events"])
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from activities.outbox import OutboxEvent
 from api.links import Links
 from api.order_gateway import OrderSummary
+from orderflow.database.outbox import OutboxEvent
 from workflows.customer_types import CustomerRecord
 from workflows.order_machine import COMMANDS
 from workflows.order_names import order_workflow_id

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,9 +13,9 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
 from api.problems import PROBLEM_JSON
+from orderflow.health import CHECK_TIMEOUT, temporal_health
 
 router = APIRouter(tags=["health"])
-CHECK_TIMEOUT = timedelta(seconds=2)
 
 
 @router.get("/healthz", summary="Liveness")
@@ -30,7 +29,7 @@ async def read_readiness(request: Request) -> JSONResponse:
     """Ready to serve: Temporal and the database both answer within two seconds."""
     client: Client = request.app.state.client
     engine: Engine = request.app.state.engine
-    temporal, database = await asyncio.gather(_temporal(client), _database(engine))
+    temporal, database = await asyncio.gather(temporal_health(client), _database(engine))
     checks = {"temporal": temporal, "database": database}
     if all(state == "ok" for state in checks.values()):
         return JSONResponse({"status": "ready", "checks": checks})
@@ -43,14 +42,6 @@ async def read_readiness(request: Request) -> JSONResponse:
         "checks": checks,
     }
     return JSONResponse(body, 503, headers={"Retry-After": "5"}, media_type=PROBLEM_JSON)
-
-
-async def _temporal(client: Client) -> str:
-    try:
-        healthy = await client.service_client.check_health(timeout=CHECK_TIMEOUT)
-    except Exception as error:  # unreachable, refused, timed out: all mean not ready
-        return f"unreachable ({type(error).__name__})"
-    return "ok" if healthy else "not serving"
 
 
 async def _database(engine: Engine) -> str:

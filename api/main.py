@@ -9,9 +9,7 @@ from datetime import timedelta
 
 from fastapi import Depends, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from temporalio.client import Client
 
-from activities.database import create_database_engine
 from api import catalog, customers, event_feed, health, order_commands, order_events, orders
 from api.customer_requests import CustomerRequestOptions, CustomerRequests
 from api.deps import LinksDep, require_api_key
@@ -21,7 +19,11 @@ from api.hal import HalResponse
 from api.metrics import install_metrics
 from api.order_gateway import OrderGateway, OrderStartOptions
 from api.problems import install_problem_handlers
-from settings import Settings, configure_logging, get_settings
+from orderflow import temporal
+from orderflow.database.engine import create_database_engine
+from orderflow.health import temporal_health
+from orderflow.settings import Settings, get_settings
+from orderflow.telemetry import configure_logging, configure_tracing
 
 DESCRIPTION = """
 Every order is a long-running Temporal workflow. Commands are signals, state and events are
@@ -33,13 +35,6 @@ Errors are RFC 9457 problems (`application/problem+json`).
 log = logging.getLogger("orderflow.api")
 
 
-async def _reachable(client: Client) -> bool:
-    try:
-        return await client.service_client.check_health(timeout=timedelta(seconds=2))
-    except Exception:  # refused, unresolvable, timed out: all say "not now"
-        return False
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API for ``settings`` (by default, those of the environment)."""
     settings = settings or get_settings()
@@ -47,9 +42,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Lazy: the API starts, and answers 503, while Temporal is down.
-        client = await settings.connect_temporal(lazy=True)
+        client = await temporal.connect(settings, lazy=True)
         app.state.client = client
-        if not await _reachable(client):
+        if await temporal_health(client) != "ok":
             log.warning(
                 "Temporal at %s is unreachable: answering 503 until it is",
                 settings.temporal_address,
@@ -86,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_problem_handlers(app)
     if settings.tracing:
-        settings.configure_tracing("orderflow-api")
+        configure_tracing(settings, "orderflow-api")
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     install_docs(app)
     if settings.api_metrics:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from activities import outbox
-from activities.order_numbers import account_of
 from api.database_calls import in_database
 from api.order_gateway import OrderGateway
 from api.problems import Problem
+from orderflow.database import outbox
+from orderflow.database.order_numbers import account_of
 from workflows.order_types import Order, OrderEvent
 
 # More events than an order can keep is more than any archived order has.

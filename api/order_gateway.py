@@ -20,7 +20,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.problems import Problem, not_found, unavailable
-from settings import Settings
+from orderflow.settings import Settings
 from workflows import order_names as names
 from workflows.order_machine import OrderStatus, ParameterValue
 from workflows.order_types import (

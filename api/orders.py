@@ -9,8 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from activities import customer_store
-from activities.order_numbers import IdempotencyKeyReused, allocate_order_id
 from api import order_archive
 from api.database_calls import in_database
 from api.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep
@@ -18,6 +16,8 @@ from api.hal import HalResponse, order_resource, order_summary_resource, page_li
 from api.order_gateway import bad_page_token
 from api.problems import Problem, invalid_parameters
 from api.schemas import OrderCreate, OrderDoc, PageDoc, hal_response, problem_responses
+from orderflow.database import customers as customer_store
+from orderflow.database.order_numbers import IdempotencyKeyReused, allocate_order_id
 from workflows import order_names as names
 from workflows.order_machine import OrderStatus
 

@@ -15,10 +15,10 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.database import create_database_engine
-from activities.migrate import upgrade
-from scripts.embedded import SQLITE_PRAGMAS, temporal_binary
-from settings import Settings
+from orderflow.database.engine import create_database_engine
+from orderflow.database.migrate import upgrade
+from orderflow.embedded import SQLITE_PRAGMAS, temporal_binary
+from orderflow.settings import Settings
 from tests.helpers import isolated_settings, running_api, running_worker
 from workflows.order_names import SEARCH_ATTRIBUTES
 

@@ -16,9 +16,9 @@ import uvicorn
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.database import create_database_engine
 from api.main import create_app
-from settings import Settings
+from orderflow.database.engine import create_database_engine
+from orderflow.settings import Settings
 from worker import build_customer_worker, build_worker
 
 T = TypeVar("T")

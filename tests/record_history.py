@@ -15,10 +15,10 @@ from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
 
-from activities.database import create_database_engine
-from activities.migrate import upgrade
 from api.order_gateway import OrderGateway, OrderStartOptions
-from settings import Settings
+from orderflow.database.engine import create_database_engine
+from orderflow.database.migrate import upgrade
+from orderflow.settings import Settings
 from tests.helpers import WALK, running_worker
 from workflows.order_names import order_workflow_id
 

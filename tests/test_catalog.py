@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from api.catalog import build_catalog
-from scripts.export_catalog import export
+from orderflow.catalog_export import export
 from tests.helpers import WALK, command, create_order, eventually, register_customer
 
 SEMVER = r"^\d+\.\d+\.\d+$"

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from settings import Settings
+from orderflow.settings import Settings
 from worker import KINDS
 from workflows.order_names import SEARCH_ATTRIBUTES
 
@@ -62,7 +62,7 @@ def test_every_command_runs_something_the_project_has() -> None:
         assert command[:2] == ["python", "-m"] and module_exists(command[2]), name
         if command[2] == "worker":
             assert set(command[3:]) <= set(KINDS) and command[3:], name
-    assert module_exists("activities.migrate")
+    assert module_exists("orderflow.database.migrate")
 
 
 def test_our_services_are_configured_only_by_settings_variables() -> None:
@@ -130,11 +130,10 @@ def test_the_package_ships_its_migrations(tmp_path: Path) -> None:
     )
     [wheel] = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert (
-        "activities/migrations/env.py" in names and "activities/migrations/script.py.mako" in names
-    )
-    assert any(n.startswith("activities/migrations/versions/0001") for n in names)
-    assert {"worker.py", "settings.py"} <= set(names)
+    migrations = "orderflow/database/migrations"
+    assert f"{migrations}/env.py" in names and f"{migrations}/script.py.mako" in names
+    assert any(n.startswith(f"{migrations}/versions/0001") for n in names)
+    assert {"worker.py", "orderflow/settings.py"} <= set(names)
 
 
 def test_docker_compose_validates_the_file() -> None:

@@ -9,7 +9,7 @@ import httpx
 from temporalio.client import Client
 
 from api.order_gateway import OrderGateway, OrderStartOptions
-from settings import Settings
+from orderflow.settings import Settings
 from tests.conftest import start_dev_server
 from tests.helpers import (
     command,

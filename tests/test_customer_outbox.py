@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from activities import customer_store
-from activities.customer_store import Customer, DuplicateEmail
-from activities.database import create_database_engine
-from activities.outbox import OutboxEvent, read_after
+from orderflow.database import customers as customer_store
+from orderflow.database.customers import Customer, DuplicateEmail
+from orderflow.database.engine import create_database_engine
+from orderflow.database.outbox import OutboxEvent, read_after
 from workflows.customer_types import CustomerChanges, CustomerDetails
 
 

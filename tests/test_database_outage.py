@@ -10,10 +10,10 @@ import httpx
 from sqlalchemy.engine import make_url
 from temporalio.client import Client
 
-from activities import customer_store
-from activities.database import create_database_engine
-from activities.outbox import read_after
-from settings import Settings
+from orderflow.database import customers as customer_store
+from orderflow.database.engine import create_database_engine
+from orderflow.database.outbox import read_after
+from orderflow.settings import Settings
 from tests.helpers import eventually, isolated_settings, running_api
 from tests.tcp_proxy import TcpProxy
 from worker import build_customer_worker

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from settings import Settings
+from orderflow.settings import Settings
 from tests.helpers import command, create_order, isolated_settings, running_api, running_worker
 
 PROBLEM = "application/problem+json"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.engine import make_url
 
-from settings import Settings
+from orderflow.settings import Settings
 from tests.conftest import start_dev_server
 from tests.helpers import eventually, isolated_settings, running_api
 from tests.tcp_proxy import TcpProxy

@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from settings import Settings
+from orderflow.settings import Settings
 from tests.helpers import (
     command,
     create_order,

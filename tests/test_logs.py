@@ -12,7 +12,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from settings import JsonLogFormatter
+from orderflow.telemetry import JsonLogFormatter
 from tests.helpers import command, create_order
 from workflows.order_workflow import OrderWorkflow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from settings import Settings
+from orderflow.settings import Settings
 from tests.helpers import (
     WALK,
     command,

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-from activities.database import create_database_engine
-from activities.migrate import upgrade
-from activities.order_numbers import OrderNumber, allocate_order_id
+from orderflow.database.engine import create_database_engine
+from orderflow.database.migrate import upgrade
+from orderflow.database.order_numbers import OrderNumber, allocate_order_id
 from tests.conftest import new_postgres_database
 
 TABLES = {"alembic_version", "customer", "order_number", "outbox_event"}

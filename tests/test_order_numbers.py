@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from activities.database import create_database_engine
-from activities.migrate import upgrade
-from activities.order_numbers import IdempotencyKeyReused, allocate_order_id
+from orderflow.database.engine import create_database_engine
+from orderflow.database.migrate import upgrade
+from orderflow.database.order_numbers import IdempotencyKeyReused, allocate_order_id
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

@@ -12,7 +12,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from api.order_gateway import OrderGateway, OrderStartOptions
 from api.problems import Problem
-from settings import Settings
+from orderflow.settings import Settings
 from tests.helpers import WALK, eventually
 from workflows import order_names as names
 from workflows.order_machine import OrderStatus

@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from settings import Settings
+from orderflow.settings import Settings
 from tests.conftest import start_dev_server
 from tests.helpers import (
     create_order,

@@ -12,7 +12,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.client import Client
 
-from settings import Settings
+from orderflow import temporal
+from orderflow.settings import Settings
 from tests.helpers import (
     command,
     create_order,
@@ -50,7 +51,7 @@ async def test_one_trace_from_http_into_workflows_and_activities(
     own = isolated_settings(
         settings, tracing=True, customers_task_queue=f"customers-{uuid.uuid4()}"
     )
-    traced = await own.connect_temporal()
+    traced = await temporal.connect(own)
     async with running_worker(traced, own, customers=True), running_api(own) as api:
         order = await create_order(api)
         assert (await command(api, order, "assignOrder", restaurantId=1)).status_code == 200

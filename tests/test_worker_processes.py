@@ -17,7 +17,7 @@ import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from settings import Settings
+from orderflow.settings import Settings
 from tests.helpers import (
     WALK,
     command,
@@ -128,7 +128,7 @@ def test_bad_settings_are_one_line_each_and_exit_2() -> None:
     for program in (
         [sys.executable, "worker.py", "orders"],
         [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory", "--port", "0"],
-        [sys.executable, "-m", "scripts.embedded"],
+        [sys.executable, "-m", "orderflow.embedded"],
     ):
         result = subprocess.run(
             program, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60

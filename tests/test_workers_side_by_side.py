@@ -9,7 +9,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from api.order_gateway import OrderGateway, OrderStartOptions
-from settings import Settings
+from orderflow.settings import Settings
 from tests.helpers import WALK, isolated_settings, running_worker
 from tests.test_order_workflow import new_order_id
 from workflows.order_names import order_workflow_id

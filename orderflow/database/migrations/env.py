@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection (or URL) that activities.migrate hands over."""
+"""Alembic environment: runs on the connection (or URL) that the migrate module hands over."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import activities.tables  # noqa: F401  (every table, for autogenerate)
+import orderflow.database.tables  # noqa: F401  (every table, for autogenerate)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from settings import Settings
+from orderflow.settings import Settings
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -66,7 +66,7 @@ def embedded_stack(database_url: str | None = None) -> Iterator[RunningStack]:
         "LOG_LEVEL": settings.log_level,
     }
     stack = subprocess.Popen(
-        [sys.executable, "-m", "scripts.embedded"],
+        [sys.executable, "-m", "orderflow.embedded"],
         env={**os.environ, **overrides},
         stdout=subprocess.PIPE,
         text=True,

@@ -1,7 +1,7 @@
 """Schema migrations (Alembic) for the order and customer database.
 
 The embedded stack and the tests upgrade on start; in production run it as a step of its
-own before the API and workers: ``python -m activities.migrate`` (reads ``DATABASE_URL``).
+own before the API and workers: ``python -m orderflow.database.migrate`` (reads ``DATABASE_URL``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
-from activities.database import create_database_engine
+from orderflow.database.engine import create_database_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -34,7 +34,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def main() -> int:
-    from settings import get_settings
+    from orderflow.settings import get_settings
 
     engine = create_database_engine(get_settings().database_url)
     upgrade(engine, sys.argv[1] if len(sys.argv) > 1 else "head")

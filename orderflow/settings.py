@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from temporalio.client import Client, Interceptor
-from temporalio.contrib.opentelemetry import TracingInterceptor
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.service import RetryConfig, TLSConfig
 
 
 class Settings(BaseSettings):
@@ -109,63 +103,6 @@ class Settings(BaseSettings):
     def temporal_rpc_timeout(self) -> timedelta:
         return timedelta(seconds=self.temporal_rpc_timeout_seconds)
 
-    def temporal_tls_config(self) -> TLSConfig | bool:
-        if not (self.temporal_tls or self.temporal_tls_cert or self.temporal_tls_ca):
-            # Temporal Cloud API keys need TLS; the SDK turns it on by itself for them.
-            return self.temporal_api_key is not None
-        return TLSConfig(
-            server_root_ca_cert=_read(self.temporal_tls_ca),
-            client_cert=_read(self.temporal_tls_cert),
-            client_private_key=_read(self.temporal_tls_key),
-        )
-
-    def temporal_runtime(self) -> Runtime | None:
-        """A runtime exporting the SDK's metrics to Prometheus, when a worker asks for it."""
-        if self.worker_metrics_address is None:
-            return None
-        metrics = PrometheusConfig(bind_address=self.worker_metrics_address)
-        return Runtime(telemetry=TelemetryConfig(metrics=metrics))
-
-    def configure_tracing(self, service_name: str) -> None:
-        """Export spans over OTLP/HTTP when tracing is on and an endpoint is set."""
-        if not (self.tracing and self.otel_exporter_otlp_endpoint):
-            return
-        from opentelemetry import trace
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-        provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
-        exporter = OTLPSpanExporter(endpoint=self.otel_exporter_otlp_endpoint)
-        provider.add_span_processor(BatchSpanProcessor(exporter))
-        trace.set_tracer_provider(provider)
-
-    def temporal_interceptors(self) -> list[Interceptor]:
-        """The tracing interceptor (client calls, and the workers built on that client)."""
-        return [TracingInterceptor()] if self.tracing else []
-
-    async def connect_temporal(
-        self, *, lazy: bool = False, runtime: Runtime | None = None
-    ) -> Client:
-        """A client for the configured cluster. ``lazy`` defers the connection to the first
-        call, so the API can start (and answer 503) while Temporal is down."""
-        return await Client.connect(
-            self.temporal_address,
-            namespace=self.temporal_namespace,
-            api_key=self.temporal_api_key.get_secret_value() if self.temporal_api_key else None,
-            tls=self.temporal_tls_config(),
-            # Fail fast: a caller waiting on a dead cluster is better told to retry later.
-            retry_config=RetryConfig(max_elapsed_time_millis=3_000, max_retries=3),
-            lazy=lazy,
-            runtime=runtime,
-            interceptors=self.temporal_interceptors(),
-        )
-
-
-def _read(path: Path | None) -> bytes | None:
-    return path.read_bytes() if path is not None else None
-
 
 @lru_cache
 def get_settings() -> Settings:
@@ -178,42 +115,3 @@ def get_settings() -> Settings:
             variable = "_".join(str(part) for part in problem["loc"]).upper() or "settings"
             print(f"orderflow: invalid setting {variable}: {problem['msg']}", file=sys.stderr)
         raise SystemExit(2) from None
-
-
-class JsonLogFormatter(logging.Formatter):
-    """One JSON object a line. The ids a line concerns (order, command, customer, request,
-    and the workflow/run/activity the Temporal SDK attaches) become fields of their own."""
-
-    FIELDS = ("order_id", "command_id", "customer_id", "request_id")
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for name in ("temporal_workflow", "temporal_activity"):
-            details = getattr(record, name, None)
-            if isinstance(details, dict):
-                entry.update((key, value) for key, value in details.items() if key not in entry)
-        entry.update((f, getattr(record, f)) for f in self.FIELDS if hasattr(record, f))
-        if "order_id" in entry and "workflow_id" not in entry:
-            entry["workflow_id"] = f"order-{entry['order_id']}"
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
-
-
-def configure_logging(settings: Settings) -> None:
-    """The process's log format and level, for the API and the workers alike."""
-    handler = logging.StreamHandler()
-    if settings.log_format == "json":
-        handler.setFormatter(JsonLogFormatter())
-        # The ids are fields already: keep them out of the workflow's message text.
-        from temporalio import workflow
-
-        workflow.logger.workflow_info_on_message = False
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)

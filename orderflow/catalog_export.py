@@ -1,4 +1,4 @@
-"""Export the message catalog as an EventCatalog folder: ``python -m scripts.export_catalog DIR``.
+"""Export the message catalog as an EventCatalog folder: ``python -m orderflow.catalog_export DIR``.
 
 Writes teams/, services/<service>/index.md (what each sends and receives), and one folder
 per command, query and event with its index.md (front matter) and schema.json, all from

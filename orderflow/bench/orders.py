@@ -1,6 +1,6 @@
 """Benchmark: orders walked through their lifecycle over HTTP and through the SDK, one run.
 
-``python -m scripts.benchmark [--orders 100] [--rounds 2]`` starts the embedded stack (the
+``python -m orderflow.bench.orders [--orders 100] [--rounds 2]`` starts the embedded stack (the
 same launcher as ``make run``) on free ports with a throw-away data folder, then, per round:
 
 * HTTP: N concurrent orders, each created, then walked through its lifecycle with
@@ -34,8 +34,9 @@ import aiohttp
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
-from scripts.bench_stack import RunningStack, cpu_seconds, embedded_stack, own_cpu_seconds
-from settings import Settings
+from orderflow import temporal
+from orderflow.bench.stack import RunningStack, cpu_seconds, embedded_stack, own_cpu_seconds
+from orderflow.settings import Settings
 from workflows.order_names import order_workflow_id
 from workflows.order_types import CommandSignal, OrderInput
 from workflows.order_workflow import OrderWorkflow
@@ -130,7 +131,7 @@ async def measure(name: str, pids: dict[str, int], walks: Sequence[Walk]) -> Pha
 
 
 async def run(settings: Settings, api: str, pids: dict[str, int], orders: int, rounds: int) -> None:
-    client = await settings.connect_temporal()
+    client = await temporal.connect(settings)
     next_sdk_id = 1_000_000_000
     phases: list[Phase] = []
     connector = aiohttp.TCPConnector(limit=orders)
@@ -173,7 +174,7 @@ async def probe_idle_latency(settings: Settings, samples: int = 40) -> None:
     the signal and query round trips and, from the history, how long each workflow task
     waited between scheduled and started.
     """
-    client = await settings.connect_temporal()
+    client = await temporal.connect(settings)
     print("\n| way | signal p50 ms | query p50 ms | task scheduled->started p50 ms |")
     print("|---|---|---|---|")
     for offset, (way, query_delay) in enumerate(
@@ -276,7 +277,7 @@ def extra_workers(stack: RunningStack, count: int) -> Iterator[list[int]]:
 async def measure_memory(settings: Settings, worker_pid: int, counts: list[int]) -> None:
     """Open orders (each has had its first workflow task, so the worker caches it), then
     read the worker's resident memory."""
-    client = await settings.connect_temporal()
+    client = await temporal.connect(settings)
     print(f"order worker resident memory (pid {worker_pid}), idle: {_rss_mib(worker_pid):.0f} MiB")
     opened = 0
     semaphore = asyncio.Semaphore(100)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
-from activities.outbox import OutboxEvent, append_new, new_event
+from orderflow.database.outbox import OutboxEvent, append_new, new_event
 from workflows.customer_types import (
     CustomerChanges,
     CustomerDetails,

@@ -1,6 +1,6 @@
 """The embedded stack in one command: Temporal dev server, one worker and the API.
 
-Run with ``python -m scripts.embedded``. Ctrl-C or SIGTERM stops every process it started;
+Run with ``python -m orderflow.embedded``. Ctrl-C or SIGTERM stops every process it started;
 state lives under the data folder, so the next start finds the same orders.
 """
 
@@ -21,9 +21,10 @@ from google.protobuf.duration_pb2 import Duration
 from temporalio.api.namespace.v1 import NamespaceConfig
 from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
 
-from activities.database import create_database_engine
-from activities.migrate import upgrade
-from settings import Settings, get_settings
+from orderflow import temporal
+from orderflow.database.engine import create_database_engine
+from orderflow.database.migrate import upgrade
+from orderflow.settings import Settings, get_settings
 from workflows.order_names import SEARCH_ATTRIBUTES
 
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
@@ -93,7 +94,7 @@ async def _prepare_temporal(settings: Settings) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while True:
         try:
-            client = await settings.connect_temporal()
+            client = await temporal.connect(settings)
             await client.count_workflows()
             break
         except Exception:

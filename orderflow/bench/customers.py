@@ -1,7 +1,7 @@
 """Benchmark the Customer API: registrations per second over HTTP, and how long a published
 event takes from its transaction to a Server-Sent Events subscriber.
 
-``python -m scripts.benchmark_customers [--registrations 400] [--concurrency 40] [--postgres]``
+``python -m orderflow.bench.customers [--registrations 400] [--concurrency 40] [--postgres]``
 runs on the embedded stack with its SQLite file, or (``--postgres``) with a throw-away
 database on the local PostgreSQL. Nothing here asserts a speed.
 """
@@ -22,7 +22,7 @@ from datetime import datetime
 import aiohttp
 import psycopg
 
-from scripts.bench_stack import cpu_seconds, embedded_stack, own_cpu_seconds
+from orderflow.bench.stack import cpu_seconds, embedded_stack, own_cpu_seconds
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
