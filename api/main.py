@@ -10,15 +10,21 @@ from datetime import timedelta
 from fastapi import Depends, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from api import catalog, customers, event_feed, health, order_commands, order_events, orders
-from api.customer_requests import CustomerRequestOptions, CustomerRequests
-from api.deps import LinksDep, require_api_key
-from api.docs import install_docs
-from api.event_feed import OutboxWatch
-from api.hal import HalResponse
-from api.metrics import install_metrics
-from api.order_gateway import OrderGateway, OrderStartOptions
-from api.problems import install_problem_handlers
+from api.customers import routes as customers
+from api.customers.service import CustomerRequestOptions, CustomerRequests
+from api.http import health
+from api.http.deps import LinksDep, require_api_key
+from api.http.docs import install_docs
+from api.http.hal import HalResponse
+from api.http.metrics import install_metrics
+from api.http.problems import install_problem_handlers
+from api.orders import commands as order_commands
+from api.orders import events as order_events
+from api.orders import orders
+from api.orders.service import OrderGateway, OrderStartOptions
+from api.published import catalog
+from api.published import feed as event_feed
+from api.published.feed import OutboxWatch
 from orderflow import temporal
 from orderflow.database.engine import create_database_engine
 from orderflow.health import temporal_health

@@ -2,7 +2,7 @@
 
 Writes teams/, services/<service>/index.md (what each sends and receives), and one folder
 per command, query and event with its index.md (front matter) and schema.json, all from
-api.catalog, so the architecture documentation is generated from the code.
+api.published.catalog, so the architecture documentation is generated from the code.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from api.catalog import Message, build_catalog
+from api.published.catalog import Message, build_catalog
 
 FOLDERS = {"command": "commands", "query": "queries", "event": "events"}
 TEAMS = {

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
 
-from api.order_gateway import OrderGateway, OrderStartOptions
+from api.orders.service import OrderGateway, OrderStartOptions
 from orderflow.database.engine import create_database_engine
 from orderflow.database.migrate import upgrade
 from orderflow.settings import Settings

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from api.catalog import build_catalog
+from api.published.catalog import build_catalog
 from orderflow.catalog_export import export
 from tests.helpers import WALK, command, create_order, eventually, register_customer
 

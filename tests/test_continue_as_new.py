@@ -8,7 +8,7 @@ import uuid
 import httpx
 from temporalio.client import Client
 
-from api.order_gateway import OrderGateway, OrderStartOptions
+from api.orders.service import OrderGateway, OrderStartOptions
 from orderflow.settings import Settings
 from tests.conftest import start_dev_server
 from tests.helpers import (

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from api.order_gateway import OrderGateway, OrderStartOptions
-from api.problems import Problem
+from api.http.problems import Problem
+from api.orders.service import OrderGateway, OrderStartOptions
 from orderflow.settings import Settings
 from tests.helpers import WALK, eventually
 from workflows import order_names as names

@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from api.order_gateway import OrderGateway, OrderStartOptions
+from api.orders.service import OrderGateway, OrderStartOptions
 from orderflow.settings import Settings
 from tests.helpers import WALK, isolated_settings, running_worker
 from tests.test_order_workflow import new_order_id

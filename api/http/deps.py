@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.engine import Engine
 
-from api.customer_requests import CustomerRequests
-from api.links import Links, request_base_url
-from api.order_gateway import OrderGateway
-from api.problems import Problem
+from api.customers.service import CustomerRequests
+from api.http.links import Links, request_base_url
+from api.http.problems import Problem
+from api.orders.service import OrderGateway
 from orderflow.settings import Settings
 
 

@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 
-from api.customer_schemas import CustomerCreate, CustomerPatch
-from api.deps import LinksDep
-from api.hal import HalResponse
-from api.problems import not_found
+from api.customers.models import CustomerCreate, CustomerPatch
+from api.http.deps import LinksDep
+from api.http.hal import HalResponse
+from api.http.problems import not_found
 from workflows.order_machine import COMMANDS, EventType, OrderStatus, Parameter
 
 Kind = Literal["command", "query", "event"]

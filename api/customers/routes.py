@@ -7,14 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 
-from api.customer_requests import RequestState, refusal_problem
-from api.customer_schemas import CustomerCreate, CustomerPatch
-from api.database_calls import in_database
-from api.deps import CustomerRequestsDep, EngineDep, IdempotencyKey, LinksDep
-from api.hal import HalResponse, cloud_event, customer_resource, numbered_page, page_links
-from api.links import Links
-from api.problems import Problem, invalid_parameters, not_found
-from api.schemas import problem_responses
+from api.customers.models import CustomerCreate, CustomerPatch
+from api.customers.service import RequestState, refusal_problem
+from api.http.database import in_database
+from api.http.deps import CustomerRequestsDep, EngineDep, IdempotencyKey, LinksDep
+from api.http.hal import HalResponse, cloud_event, customer_resource, numbered_page, page_links
+from api.http.links import Links
+from api.http.problems import Problem, invalid_parameters, not_found
+from api.orders.models import problem_responses
 from orderflow.database import customers as customer_store
 from orderflow.database import outbox
 from workflows.customer_names import register_request_id, update_request_id

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
-from api.problems import PROBLEM_JSON
+from api.http.problems import PROBLEM_JSON
 from orderflow.health import CHECK_TIMEOUT, temporal_health
 
 router = APIRouter(tags=["health"])

@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from api.links import Links
-from api.order_gateway import OrderSummary
+from api.http.links import Links
+from api.orders.service import OrderSummary
 from orderflow.database.outbox import OutboxEvent
 from workflows.customer_types import CustomerRecord
 from workflows.order_machine import COMMANDS

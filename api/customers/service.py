@@ -13,7 +13,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.problems import Problem, not_found, unavailable
+from api.http.problems import Problem, not_found, unavailable
 from workflows.customer_names import REFUSALS, request_workflow_id
 from workflows.customer_types import CustomerOutcome, RegisterCustomerInput, UpdateCustomerInput
 from workflows.customer_workflows import RegisterCustomerWorkflow, UpdateCustomerWorkflow

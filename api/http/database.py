@@ -8,7 +8,7 @@ from typing import ParamSpec, TypeVar
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import OperationalError
 
-from api.problems import unavailable
+from api.http.problems import unavailable
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from api.database_calls import in_database
-from api.order_gateway import OrderGateway
-from api.problems import Problem
+from api.http.database import in_database
+from api.http.problems import Problem
+from api.orders.service import OrderGateway
 from orderflow.database import outbox
 from orderflow.database.order_numbers import account_of
 from workflows.order_types import Order, OrderEvent

@@ -9,13 +9,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api import order_archive
-from api.database_calls import in_database
-from api.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep
-from api.hal import HalResponse, order_resource, order_summary_resource, page_links
-from api.order_gateway import bad_page_token
-from api.problems import Problem, invalid_parameters
-from api.schemas import OrderCreate, OrderDoc, PageDoc, hal_response, problem_responses
+from api.http.database import in_database
+from api.http.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep
+from api.http.hal import HalResponse, order_resource, order_summary_resource, page_links
+from api.http.problems import Problem, invalid_parameters
+from api.orders import archive as order_archive
+from api.orders.models import OrderCreate, OrderDoc, PageDoc, hal_response, problem_responses
+from api.orders.service import bad_page_token
 from orderflow.database import customers as customer_store
 from orderflow.database.order_numbers import IdempotencyKeyReused, allocate_order_id
 from workflows import order_names as names

@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from activities.order_activities import order_event_id
-from api import order_archive
-from api.database_calls import in_database
-from api.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep
-from api.hal import HalResponse, event_resource, numbered_page
-from api.order_commands import execute
-from api.problems import Problem, invalid_parameters, not_found
-from api.schemas import EventAppend, EventDoc, PageDoc, hal_response, problem_responses
+from api.http.database import in_database
+from api.http.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep
+from api.http.hal import HalResponse, event_resource, numbered_page
+from api.http.problems import Problem, invalid_parameters, not_found
+from api.orders import archive as order_archive
+from api.orders.commands import execute
+from api.orders.models import EventAppend, EventDoc, PageDoc, hal_response, problem_responses
 from orderflow.database import outbox
 from workflows.order_machine import COMMAND_BY_EVENT_TYPE, parse_parameters
 from workflows.order_types import EventsPage, OrderEvent

@@ -8,13 +8,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from api import order_archive
-from api.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep, Prefer, wants_async
-from api.hal import HalResponse, commands_resource, order_resource
-from api.links import Links
-from api.order_gateway import OrderGateway
-from api.problems import Problem, invalid_parameters, not_found, unavailable
-from api.schemas import CommandsDoc, OrderDoc, hal_response, problem_responses
+from api.http.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep, Prefer, wants_async
+from api.http.hal import HalResponse, commands_resource, order_resource
+from api.http.links import Links
+from api.http.problems import Problem, invalid_parameters, not_found, unavailable
+from api.orders import archive as order_archive
+from api.orders.models import CommandsDoc, OrderDoc, hal_response, problem_responses
+from api.orders.service import OrderGateway
 from workflows.order_machine import (
     COMMANDS,
     Command,

@@ -19,7 +19,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.problems import Problem, not_found, unavailable
+from api.http.problems import Problem, not_found, unavailable
 from orderflow.settings import Settings
 from workflows import order_names as names
 from workflows.order_machine import OrderStatus, ParameterValue

@@ -14,11 +14,11 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from api.database_calls import in_database
-from api.deps import EngineDep, LinksDep
-from api.hal import HalResponse, cloud_event, page_links
-from api.links import Links
-from api.schemas import problem_responses
+from api.http.database import in_database
+from api.http.deps import EngineDep, LinksDep
+from api.http.hal import HalResponse, cloud_event, page_links
+from api.http.links import Links
+from api.orders.models import problem_responses
 from orderflow.database import outbox
 
 router = APIRouter(prefix="/v1/events", tags=["published events"])

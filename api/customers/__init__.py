@@ -1,0 +1,1 @@
+"""The Customer API: register, update, read and find customers, and their events."""

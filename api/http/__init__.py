@@ -1,0 +1,1 @@
+"""The HTTP kit every resource shares: HAL, links, problems, dependencies, metrics, health, docs."""

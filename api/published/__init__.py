@@ -1,0 +1,1 @@
+"""Published events: the ordered feed, the live stream and the message catalog."""
