@@ -7,7 +7,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from orderflow.database import customers as customer_store
-from orderflow.database.customers import CustomerRefusal
+from orderflow.errors import CustomerRefusal
 from workflows.customer_types import CustomerRecord, RegisterCustomerInput, UpdateCustomerInput
 
 

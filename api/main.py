@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from api.customers import routes as customers
-from api.customers.service import CustomerRequestOptions, CustomerRequests
+from api.customers.service import CustomerRequestOptions, CustomerService
 from api.http import health
 from api.http.deps import LinksDep, require_api_key
 from api.http.docs import install_docs
@@ -21,7 +21,7 @@ from api.http.problems import install_problem_handlers
 from api.orders import commands as order_commands
 from api.orders import events as order_events
 from api.orders import orders
-from api.orders.service import OrderGateway, OrderStartOptions
+from api.orders.service import OrderService, OrderStartOptions
 from api.published import catalog
 from api.published import feed as event_feed
 from api.published.feed import OutboxWatch
@@ -55,19 +55,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "Temporal at %s is unreachable: answering 503 until it is",
                 settings.temporal_address,
             )
-        app.state.orders = OrderGateway(
-            client,
-            OrderStartOptions.from_settings(settings),
+        app.state.engine = create_database_engine(settings.database_url)
+        app.state.orders = OrderService(
+            client, OrderStartOptions.from_settings(settings), app.state.engine
         )
-        app.state.customers = CustomerRequests(
+        app.state.customers = CustomerService(
             client,
             CustomerRequestOptions(
                 task_queue=settings.customers_task_queue,
                 wait=timedelta(seconds=settings.customer_request_wait_seconds),
                 rpc_timeout=settings.temporal_rpc_timeout,
             ),
+            app.state.engine,
         )
-        app.state.engine = create_database_engine(settings.database_url)
         app.state.outbox_watch = OutboxWatch(app.state.engine)
         try:
             yield

@@ -8,7 +8,7 @@ import uuid
 import httpx
 from temporalio.client import Client
 
-from api.orders.service import OrderGateway, OrderStartOptions
+from api.orders.service import OrderService, OrderStartOptions
 from orderflow.settings import Settings
 from tests.conftest import start_dev_server
 from tests.helpers import (
@@ -26,23 +26,23 @@ from workflows.order_types import EventsRequest
 from workflows.order_workflow import OrderWorkflow
 
 
-async def drive_past_continue_as_new(client: Client, gateway: OrderGateway, updates: int) -> int:
+async def drive_past_continue_as_new(client: Client, service: OrderService, updates: int) -> int:
     """Place an order and send it ``updates`` location updates, ten at a time (so signals
     race the continue-as-new); returns the order id once it has run on more than one run."""
     order_id = new_order_id()
-    first = await gateway.start(order_id, 555, 1, fresh=True)
-    await gateway.send(order_id, "assignOrder", "assign", {"restaurantId": 3})
+    first = await service.start(order_id, 555, 1, fresh=True)
+    await service.send(order_id, "assignOrder", "assign", {"restaurantId": 3})
     for batch in range(0, updates, 10):
         await asyncio.gather(
             *(
-                gateway.send(order_id, "updateOrderLocation", f"loc-{i}", {"lat": i / 10, "lon": 1})
+                service.send(order_id, "updateOrderLocation", f"loc-{i}", {"lat": i / 10, "lon": 1})
                 for i in range(batch, min(batch + 10, updates))
             )
         )
 
     async def continued() -> None:
         # The continue-as-new may be retried once if signals arrive as it completes.
-        order = await gateway.read(order_id)
+        order = await service.read(order_id)
         assert order.run_id != first.run_id, "the order never continued as new"
         handle = client.get_workflow_handle(names.order_workflow_id(order_id))
         assert (await handle.describe()).run_id == order.run_id
@@ -52,27 +52,27 @@ async def drive_past_continue_as_new(client: Client, gateway: OrderGateway, upda
 
 
 async def assert_nothing_lost(
-    client: Client, gateway: OrderGateway, order_id: int, updates: int
+    client: Client, service: OrderService, order_id: int, updates: int
 ) -> None:
-    page = await gateway.events(order_id, 0, 10_000)
+    page = await service.events(order_id, 0, 10_000)
     assert page.total == updates + 2
     assert [e.event_id for e in page.events] == list(range(1, updates + 3))
     assert [e.type for e in page.events[:2]] == ["ORDER_CREATED", "ORDER_ASSIGNED"]
     assert sorted(e.lat for e in page.events[2:]) == [i / 10 for i in range(updates)]  # type: ignore[type-var]
-    order = await gateway.read(order_id)
+    order = await service.read(order_id)
     assert order.event_count == updates + 2 and order.restaurant_id == 3 and order.created_at == 1
     # Outcomes survive too: a retried command from the first run is not applied again.
-    assert await gateway.send(order_id, "assignOrder", "assign", {"restaurantId": 3})
-    result = await gateway.outcome(order_id, "assign")
+    assert await service.send(order_id, "assignOrder", "assign", {"restaurantId": 3})
+    result = await service.outcome(order_id, "assign")
     assert result is not None and result.outcome.event_id == 2
-    assert (await gateway.events(order_id, 0, 0)).total == updates + 2
+    assert (await service.events(order_id, 0, 0)).total == updates + 2
     # Commands still work on the new run, and visibility lists the order once.
-    assert await gateway.send(order_id, "prepareOrder", "prepare", {})
-    prepared = await gateway.outcome(order_id, "prepare")
+    assert await service.send(order_id, "prepareOrder", "prepare", {})
+    prepared = await service.outcome(order_id, "prepare")
     assert prepared is not None and prepared.order.status == "ORDER_PREPARING"
 
     async def listed_once() -> None:
-        summaries, _ = await gateway.list(["AccountId = 555", "RestaurantId = 3"], 100, None)
+        summaries, _ = await service.find(["AccountId = 555", "RestaurantId = 3"], 100, None)
         matching = [s for s in summaries if s.order_id == order_id]
         assert len(matching) == 1 and matching[0].status == "ORDER_PREPARING"
 
@@ -83,10 +83,10 @@ async def test_continue_as_new_at_the_settings_threshold(
     client: Client, settings: Settings
 ) -> None:
     own = isolated_settings(settings, order_continue_as_new_after_history_events=40)
-    gateway = OrderGateway(client, OrderStartOptions.from_settings(own))
+    service = OrderService(client, OrderStartOptions.from_settings(own))
     async with running_worker(client, own):
-        order_id = await drive_past_continue_as_new(client, gateway, updates=60)
-        await assert_nothing_lost(client, gateway, order_id, updates=60)
+        order_id = await drive_past_continue_as_new(client, service, updates=60)
+        await assert_nothing_lost(client, service, order_id, updates=60)
 
 
 async def test_continue_as_new_when_the_server_suggests_it(settings: Settings) -> None:
@@ -95,10 +95,10 @@ async def test_continue_as_new_when_the_server_suggests_it(settings: Settings) -
     )
     try:
         own = isolated_settings(settings, orders_task_queue=f"orders-{uuid.uuid4()}")
-        gateway = OrderGateway(env.client, OrderStartOptions.from_settings(own))
+        service = OrderService(env.client, OrderStartOptions.from_settings(own))
         async with running_worker(env.client, own):
-            order_id = await drive_past_continue_as_new(env.client, gateway, updates=50)
-            await assert_nothing_lost(env.client, gateway, order_id, updates=50)
+            order_id = await drive_past_continue_as_new(env.client, service, updates=50)
+            await assert_nothing_lost(env.client, service, order_id, updates=50)
     finally:
         await env.shutdown()
 

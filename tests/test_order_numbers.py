@@ -11,7 +11,8 @@ from sqlalchemy.engine import Engine
 
 from orderflow.database.engine import create_database_engine
 from orderflow.database.migrate import upgrade
-from orderflow.database.order_numbers import IdempotencyKeyReused, allocate_order_id
+from orderflow.database.order_numbers import allocate_order_id
+from orderflow.errors import IdempotencyKeyReused
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -44,7 +45,7 @@ def test_an_idempotency_key_allocates_once(engine: Engine) -> None:
     assert first.new and not again.new and again.order_id == first.order_id
     with pytest.raises(IdempotencyKeyReused) as raised:
         allocate_order_id(engine, 6, "key-a")
-    assert raised.value.order_id == first.order_id
+    assert f"order {first.order_id} for account 5" in raised.value.detail
 
 
 def test_concurrent_requests_with_one_key_get_one_id(engine: Engine) -> None:

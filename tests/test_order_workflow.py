@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from api.http.problems import Problem
-from api.orders.service import OrderGateway, OrderStartOptions
+from api.orders.service import OrderService, OrderStartOptions
+from orderflow.errors import OrderIdsOutOfStep
 from orderflow.settings import Settings
 from tests.helpers import WALK, eventually
 from workflows import order_names as names
@@ -29,27 +29,27 @@ def new_order_id() -> int:
 
 
 @pytest.fixture
-def gateway(client: Client, settings: Settings, worker: None) -> OrderGateway:
+def service(client: Client, settings: Settings, worker: None) -> OrderService:
     options = OrderStartOptions.from_settings(settings)
-    return OrderGateway(client, options)
+    return OrderService(client, options)
 
 
-async def run(gateway: OrderGateway, order_id: int, name: str, **params: Any) -> CommandResult:
+async def run(service: OrderService, order_id: int, name: str, **params: Any) -> CommandResult:
     command_id = str(uuid.uuid4())
-    assert await gateway.send(order_id, name, command_id, params)
-    result = await gateway.outcome(order_id, command_id)
+    assert await service.send(order_id, name, command_id, params)
+    result = await service.outcome(order_id, command_id)
     assert result is not None
     return result
 
 
 async def test_walk_through_every_status_to_completion(
-    gateway: OrderGateway, client: Client
+    service: OrderService, client: Client
 ) -> None:
     order_id = new_order_id()
-    order = await gateway.start(order_id, 1234, 1_700_000_000_000, fresh=True)
+    order = await service.start(order_id, 1234, 1_700_000_000_000, fresh=True)
     assert order.status == OrderStatus.ORDER_CREATED and order.run_id
     for name, params, status in WALK:
-        result = await run(gateway, order_id, name, **params)
+        result = await run(service, order_id, name, **params)
         assert result.outcome.refusal is None, result.outcome.detail
         assert result.order.status == status
         assert result.event is not None and result.event.order_status == status
@@ -58,70 +58,70 @@ async def test_walk_through_every_status_to_completion(
     assert final["status"] == "ORDER_DELIVERED"
     assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
     # A closed order stays readable, events included.
-    page = await gateway.events(order_id, 0, 100)
+    page = await service.events(order_id, 0, 100)
     assert [e.event_id for e in page.events] == list(range(1, len(WALK) + 2))
     assert page.events[0].type == "ORDER_CREATED" and page.events[0].created_at == 1_700_000_000_000
-    assert (await gateway.read(order_id)).driver_id == 7
-    assert await gateway.commands(order_id) == []
+    assert (await service.read(order_id)).driver_id == 7
+    assert await service.commands(order_id) == []
 
 
-async def test_refused_commands_leave_no_event(gateway: OrderGateway) -> None:
+async def test_refused_commands_leave_no_event(service: OrderService) -> None:
     order_id = new_order_id()
-    await gateway.start(order_id, 1234, 1, fresh=True)
-    refused = await run(gateway, order_id, "orderReady")
+    await service.start(order_id, 1234, 1, fresh=True)
+    refused = await run(service, order_id, "orderReady")
     assert refused.outcome.refusal == "not_allowed"
     assert refused.outcome.status == OrderStatus.ORDER_CREATED
     assert "assignOrder" in refused.outcome.detail
-    invalid = await run(gateway, order_id, "updateOrderLocation", lat=123, lon=0)
+    invalid = await run(service, order_id, "updateOrderLocation", lat=123, lon=0)
     assert invalid.outcome.refusal == "invalid" and "lat" in invalid.outcome.detail
-    assert (await gateway.events(order_id, 0, 10)).total == 1
+    assert (await service.events(order_id, 0, 10)).total == 1
 
 
-async def test_a_redelivered_command_is_applied_once(gateway: OrderGateway) -> None:
+async def test_a_redelivered_command_is_applied_once(service: OrderService) -> None:
     order_id = new_order_id()
-    await gateway.start(order_id, 1234, 1, fresh=True)
+    await service.start(order_id, 1234, 1, fresh=True)
     for _ in range(3):
-        assert await gateway.send(
+        assert await service.send(
             order_id, "updateOrderLocation", "same-id", {"lat": 1.5, "lon": 2}
         )
-    result = await gateway.outcome(order_id, "same-id")
+    result = await service.outcome(order_id, "same-id")
     assert result is not None and result.outcome.event_id == 2
-    assert (await gateway.events(order_id, 0, 10)).total == 2
+    assert (await service.events(order_id, 0, 10)).total == 2
     assert result.order.lat == 1.5
 
 
-async def test_cancel_records_the_reason_and_closes(gateway: OrderGateway, client: Client) -> None:
+async def test_cancel_records_the_reason_and_closes(service: OrderService, client: Client) -> None:
     order_id = new_order_id()
-    await gateway.start(order_id, 1234, 1, fresh=True)
-    await run(gateway, order_id, "assignOrder", restaurantId=5)
-    result = await run(gateway, order_id, "cancelOrder", reason="customer called")
+    await service.start(order_id, 1234, 1, fresh=True)
+    await run(service, order_id, "assignOrder", restaurantId=5)
+    result = await run(service, order_id, "cancelOrder", reason="customer called")
     assert result.order.status == OrderStatus.ORDER_CANCELLED
     assert result.event is not None and result.event.reason == "customer called"
     await client.get_workflow_handle(names.order_workflow_id(order_id)).result()
-    assert not await gateway.send(order_id, "prepareOrder", "late", {})
+    assert not await service.send(order_id, "prepareOrder", "late", {})
 
 
-async def test_update_order_status_overrides_and_can_close(gateway: OrderGateway) -> None:
+async def test_update_order_status_overrides_and_can_close(service: OrderService) -> None:
     order_id = new_order_id()
-    await gateway.start(order_id, 1234, 1, fresh=True)
-    result = await run(gateway, order_id, "updateOrderStatus", status="ORDER_PICKED_UP")
+    await service.start(order_id, 1234, 1, fresh=True)
+    result = await run(service, order_id, "updateOrderStatus", status="ORDER_PICKED_UP")
     assert result.order.status == OrderStatus.ORDER_PICKED_UP
     assert result.event is not None and result.event.type == "ORDER_STATUS_UPDATED"
-    assert await gateway.commands(order_id) == [
+    assert await service.commands(order_id) == [
         "deliverOrder", "updateOrderLocation", "updateOrderStatus",
     ]  # fmt: skip
-    closed = await run(gateway, order_id, "updateOrderStatus", status="ORDER_CANCELLED")
+    closed = await run(service, order_id, "updateOrderStatus", status="ORDER_CANCELLED")
     assert closed.order.status.is_terminal
 
 
-async def test_search_attributes_follow_every_change(gateway: OrderGateway, client: Client) -> None:
+async def test_search_attributes_follow_every_change(service: OrderService, client: Client) -> None:
     order_id = new_order_id()
     account = new_order_id()
-    await gateway.start(order_id, account, 1, fresh=True)
-    await run(gateway, order_id, "assignOrder", restaurantId=4242)
-    await run(gateway, order_id, "prepareOrder")
-    await run(gateway, order_id, "orderReady")
-    await run(gateway, order_id, "assignDriver", driverId=77)
+    await service.start(order_id, account, 1, fresh=True)
+    await run(service, order_id, "assignOrder", restaurantId=4242)
+    await run(service, order_id, "prepareOrder")
+    await run(service, order_id, "orderReady")
+    await run(service, order_id, "assignDriver", driverId=77)
     query = (
         f"AccountId = {account} AND OrderStatus = 'DRIVER_ASSIGNED' "
         "AND RestaurantId = 4242 AND DriverId = 77"
@@ -134,10 +134,10 @@ async def test_search_attributes_follow_every_change(gateway: OrderGateway, clie
     await eventually(listed)
 
 
-async def test_the_web_ui_shows_a_readable_summary(gateway: OrderGateway, client: Client) -> None:
+async def test_the_web_ui_shows_a_readable_summary(service: OrderService, client: Client) -> None:
     order_id = new_order_id()
-    await gateway.start(order_id, 1234, 1, fresh=True)
-    await run(gateway, order_id, "assignOrder", restaurantId=101)
+    await service.start(order_id, 1234, 1, fresh=True)
+    await run(service, order_id, "assignOrder", restaurantId=101)
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
     description = await handle.describe()
     assert await description.static_summary() == f"Order {order_id} for account 1234"
@@ -148,24 +148,23 @@ async def test_the_web_ui_shows_a_readable_summary(gateway: OrderGateway, client
     assert "restaurant 101" in details and "last ORDER_ASSIGNED" in details
 
 
-async def test_a_new_id_that_temporal_already_has_is_never_reused(gateway: OrderGateway) -> None:
+async def test_a_new_id_that_temporal_already_has_is_never_reused(service: OrderService) -> None:
     """If the order database fell behind Temporal, a create must not answer with another
     customer's order."""
     order_id = new_order_id()
-    await gateway.start(order_id, 1, 1, fresh=True)
-    with pytest.raises(Problem) as raised:
-        await gateway.start(order_id, 2, 1, fresh=True)
-    assert raised.value.status == 503
-    assert (await gateway.read(order_id)).account_id == 1
+    await service.start(order_id, 1, 1, fresh=True)
+    with pytest.raises(OrderIdsOutOfStep):
+        await service.start(order_id, 2, 1, fresh=True)
+    assert (await service.read(order_id)).account_id == 1
     # A retried create (an id the database handed out before) reads the order back.
-    assert (await gateway.start(order_id, 1, 1, fresh=False)).account_id == 1
+    assert (await service.start(order_id, 1, 1, fresh=False)).account_id == 1
 
 
 async def test_a_full_event_log_refuses_location_updates_not_transitions(
     client: Client, settings: Settings, worker: None
 ) -> None:
     options = replace(OrderStartOptions.from_settings(settings), max_events=4)
-    small = OrderGateway(client, options)
+    small = OrderService(client, options)
     order_id = new_order_id()
     await small.start(order_id, 1234, 1, fresh=True)
     for i in range(3):

@@ -5,8 +5,8 @@ from __future__ import annotations
 REGISTER_CUSTOMER = "RegisterCustomer"
 UPDATE_CUSTOMER = "UpdateCustomer"
 
-# Business refusals an activity reports (ApplicationError types), and their HTTP statuses.
-REFUSALS = {"DuplicateEmail": 409, "CustomerNotFound": 404, "VersionMismatch": 412}
+# Business refusals an activity reports (non-retryable ApplicationError types).
+REFUSALS = ("DuplicateEmail", "CustomerNotFound", "VersionMismatch")
 
 
 def register_request_id(key: str) -> str:

@@ -8,15 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 
 from api.customers.models import CustomerCreate, CustomerPatch
-from api.customers.service import RequestState, refusal_problem
-from api.http.database import in_database
-from api.http.deps import CustomerRequestsDep, EngineDep, IdempotencyKey, LinksDep
+from api.customers.service import RequestState, refusal
+from api.http.deps import CustomersDep, IdempotencyKey, LinksDep
 from api.http.hal import HalResponse, cloud_event, customer_resource, numbered_page, page_links
 from api.http.links import Links
-from api.http.problems import Problem, invalid_parameters, not_found
+from api.http.problems import Problem, domain_problem
 from api.orders.models import problem_responses
-from orderflow.database import customers as customer_store
-from orderflow.database import outbox
+from orderflow.errors import InvalidInput
 from workflows.customer_names import register_request_id, update_request_id
 from workflows.customer_types import CustomerRecord, RegisterCustomerInput, UpdateCustomerInput
 
@@ -39,7 +37,7 @@ def _answer(state: RequestState, links: Links, created: bool) -> HalResponse:
         }
         return HalResponse(body, 202, headers={"Location": href, "Retry-After": "1"})
     if state.outcome.refusal is not None:
-        raise refusal_problem(state.outcome)
+        raise refusal(state.outcome)
     assert state.outcome.customer is not None
     return _customer(state.outcome.customer, links, 201 if created else 200)
 
@@ -62,14 +60,14 @@ def _customer(customer: CustomerRecord, links: Links, status: int = 200) -> HalR
 )  # fmt: skip
 async def register_customer(
     body: CustomerCreate,
-    requests: CustomerRequestsDep,
+    customers: CustomersDep,
     links: LinksDep,
     idempotency_key: IdempotencyKey = None,
 ) -> HalResponse:
     """Register a customer. Answers 201 once written; if the database is down the request is
     kept by Temporal and answered 202 with a status link, and completes when it is back."""
     request_id = register_request_id(idempotency_key or str(uuid.uuid4()))
-    state = await requests.register(RegisterCustomerInput(request_id, body.details()))
+    state = await customers.register(RegisterCustomerInput(request_id, body.details()))
     return _answer(state, links, created=True)
 
 
@@ -80,12 +78,12 @@ async def register_customer(
     responses=problem_responses(422, 503),
 )
 async def find_customers(
-    engine: EngineDep,
+    customers: CustomersDep,
     links: LinksDep,
     email: Annotated[str, Query(min_length=3, max_length=254, description="Any case")],
 ) -> HalResponse:
     """The customer with this email, as a (zero- or one-element) collection."""
-    found = await in_database(customer_store.find_by_email, engine, email)
+    found = await customers.find_by_email(email)
     body = {
         "_embedded": {"customers": [customer_resource(found, links)] if found else []},
         "_links": page_links(links.customers(email=email)),
@@ -96,10 +94,10 @@ async def find_customers(
 @router.get("/requests/{request_id}", summary="Customer request status", response_class=HalResponse,
             responses=problem_responses(404, 503))  # fmt: skip
 async def read_customer_request(
-    request_id: str, requests: CustomerRequestsDep, links: LinksDep
+    request_id: str, customers: CustomersDep, links: LinksDep
 ) -> HalResponse:
     """Where an accepted (202) register or update request stands."""
-    state = await requests.state(request_id)
+    state = await customers.state(request_id)
     body: dict[str, Any] = {
         "requestId": request_id,
         "_links": {"self": {"href": links.customer_request(request_id)}},
@@ -107,7 +105,7 @@ async def read_customer_request(
     if state.outcome is None:
         return HalResponse({**body, "status": "pending"}, headers={"Retry-After": "1"})
     if state.outcome.refusal is not None:
-        problem = refusal_problem(state.outcome)
+        problem = domain_problem(refusal(state.outcome))
         return HalResponse(
             {**body, "status": "refused", "refusal": problem.kind, "detail": problem.detail}
         )
@@ -120,12 +118,9 @@ async def read_customer_request(
 
 @router.get("/{customer_id}", summary="Get Customer", response_class=HalResponse,
             responses=problem_responses(404, 503))  # fmt: skip
-async def read_customer(customer_id: int, engine: EngineDep, links: LinksDep) -> HalResponse:
+async def read_customer(customer_id: int, customers: CustomersDep, links: LinksDep) -> HalResponse:
     """The customer, read directly from the database."""
-    found = await in_database(customer_store.get, engine, customer_id)
-    if found is None:
-        raise not_found(f"customer {customer_id} does not exist")
-    return _customer(found, links)
+    return _customer(await customers.get(customer_id), links)
 
 
 @router.patch("/{customer_id}", summary="Update Customer", response_class=HalResponse,
@@ -134,8 +129,7 @@ async def read_customer(customer_id: int, engine: EngineDep, links: LinksDep) ->
 async def update_customer(
     customer_id: int,
     body: CustomerPatch,
-    engine: EngineDep,
-    requests: CustomerRequestsDep,
+    customers: CustomersDep,
     links: LinksDep,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
@@ -145,12 +139,12 @@ async def update_customer(
     try:
         changes = body.changes()
     except ValueError as error:
-        raise invalid_parameters([("body", str(error))]) from None
+        raise InvalidInput([("body", str(error))]) from None
     expected = _expected_version(if_match)
     if not changes.values:
-        return await read_customer(customer_id, engine, links)
+        return await read_customer(customer_id, customers, links)
     request_id = update_request_id(customer_id, idempotency_key or str(uuid.uuid4()))
-    state = await requests.update(UpdateCustomerInput(request_id, customer_id, changes, expected))
+    state = await customers.update(UpdateCustomerInput(request_id, customer_id, changes, expected))
     return _answer(state, links, created=False)
 
 
@@ -169,16 +163,13 @@ def _expected_version(if_match: str | None) -> int | None:
             responses=problem_responses(404, 503))  # fmt: skip
 async def list_customer_events(
     customer_id: int,
-    engine: EngineDep,
+    customers: CustomersDep,
     links: LinksDep,
     page: Annotated[int, Query(ge=0)] = 0,
     size: Annotated[int, Query(ge=1, le=500)] = 20,
 ) -> HalResponse:
     """The customer's published events (CloudEvents), oldest first."""
-    if not await in_database(customer_store.exists, engine, customer_id):
-        raise not_found(f"customer {customer_id} does not exist")
-    source = f"/v1/customers/{customer_id}"
-    events, total = await in_database(outbox.read_subject, engine, source, page * size, size)
+    events, total = await customers.events(customer_id, page * size, size)
     body = numbered_page(
         "events",
         [cloud_event(e, links) for e in events],

@@ -1,29 +1,41 @@
-"""Every call the API makes to Temporal for customers: start a request, wait a little, or
-tell the client where to look later."""
+"""Customers for the API: requests run as Temporal workflows (start one, wait a little, or
+tell the client where to look later); reads come straight from the database."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
+from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.http.problems import Problem, not_found, unavailable
-from workflows.customer_names import REFUSALS, request_workflow_id
-from workflows.customer_types import CustomerOutcome, RegisterCustomerInput, UpdateCustomerInput
+from orderflow.database import customers, outbox
+from orderflow.database.calls import in_database
+from orderflow.database.outbox import OutboxEvent
+from orderflow.errors import (
+    CUSTOMER_REFUSALS,
+    CustomerNotFound,
+    CustomerRefusal,
+    CustomerRequestFailed,
+    CustomerRequestNotFound,
+    TemporalUnavailable,
+)
+from workflows.customer_names import request_workflow_id
+from workflows.customer_types import (
+    CustomerOutcome,
+    CustomerRecord,
+    RegisterCustomerInput,
+    UpdateCustomerInput,
+)
 from workflows.customer_workflows import RegisterCustomerWorkflow, UpdateCustomerWorkflow
 
-Kind = Literal["register", "update"]
-_PROBLEM_KINDS = {
-    "DuplicateEmail": "duplicate-email",
-    "CustomerNotFound": "not-found",
-    "VersionMismatch": "precondition-failed",
-}
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,10 +53,29 @@ class CustomerRequestOptions:
     rpc_timeout: timedelta
 
 
-class CustomerRequests:
-    def __init__(self, client: Client, options: CustomerRequestOptions) -> None:
+class CustomerService:
+    def __init__(self, client: Client, options: CustomerRequestOptions, engine: Engine) -> None:
         self._client = client
         self._options = options
+        self._engine = engine
+
+    async def get(self, customer_id: int) -> CustomerRecord:
+        found = await in_database(customers.get, self._engine, customer_id)
+        if found is None:
+            raise CustomerNotFound.of(customer_id)
+        return found
+
+    async def find_by_email(self, email: str) -> CustomerRecord | None:
+        return await in_database(customers.find_by_email, self._engine, email)
+
+    async def events(
+        self, customer_id: int, offset: int, limit: int
+    ) -> tuple[list[OutboxEvent], int]:
+        """A page of the customer's published events, and how many there are."""
+        if not await in_database(customers.exists, self._engine, customer_id):
+            raise CustomerNotFound.of(customer_id)
+        source = f"/v1/customers/{customer_id}"
+        return await in_database(outbox.read_subject, self._engine, source, offset, limit)
 
     async def register(self, input: RegisterCustomerInput) -> RequestState:
         return await self._run(RegisterCustomerWorkflow.run, input, input.request_id)
@@ -68,9 +99,7 @@ class CustomerRequests:
             )
         except WorkflowAlreadyStartedError:
             return await self.state(request_id)  # a retry of a request that has finished
-        except RPCError as error:
-            raise _unavailable(error) from None
-        except RuntimeError as error:
+        except (RPCError, RuntimeError) as error:
             raise _unavailable(error) from None
         try:
             outcome = await asyncio.wait_for(handle.result(), self._options.wait.total_seconds())
@@ -89,17 +118,19 @@ class CustomerRequests:
             outcome = await handle.result()
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
-                raise not_found(f"there is no customer request {request_id}") from None
+                raise CustomerRequestNotFound(request_id) from None
             raise _unavailable(error) from None
         except WorkflowFailureError as error:
-            raise Problem(500, "internal-error", f"customer request {request_id} failed") from error
+            raise CustomerRequestFailed(request_id) from error
         return RequestState(request_id, outcome)
 
 
-def refusal_problem(outcome: CustomerOutcome) -> Problem:
+def refusal(outcome: CustomerOutcome) -> CustomerRefusal:
+    """The domain error a refused request reports (its detail as the activity wrote it)."""
     assert outcome.refusal is not None
-    return Problem(REFUSALS[outcome.refusal], _PROBLEM_KINDS[outcome.refusal], outcome.detail)
+    return CUSTOMER_REFUSALS[outcome.refusal](outcome.detail)
 
 
-def _unavailable(error: Exception) -> Problem:
-    return unavailable(f"Temporal is unreachable; retry later ({type(error).__name__})")
+def _unavailable(error: Exception) -> TemporalUnavailable:
+    log.warning("Temporal call failed: %s", error)
+    return TemporalUnavailable()

@@ -1,4 +1,4 @@
-"""FastAPI dependencies as Annotated aliases: settings, gateway, database, links, API keys."""
+"""FastAPI dependencies as Annotated aliases: settings, services, database, links, API keys."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.engine import Engine
 
-from api.customers.service import CustomerRequests
+from api.customers.service import CustomerService
 from api.http.links import Links, request_base_url
 from api.http.problems import Problem
-from api.orders.service import OrderGateway
+from api.orders.service import OrderService
 from orderflow.settings import Settings
 
 
@@ -20,14 +20,14 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_gateway(request: Request) -> OrderGateway:
-    gateway: OrderGateway = request.app.state.orders
-    return gateway
+def get_orders(request: Request) -> OrderService:
+    orders: OrderService = request.app.state.orders
+    return orders
 
 
-def get_customer_requests(request: Request) -> CustomerRequests:
-    requests: CustomerRequests = request.app.state.customers
-    return requests
+def get_customers(request: Request) -> CustomerService:
+    customers: CustomerService = request.app.state.customers
+    return customers
 
 
 def get_engine(request: Request) -> Engine:
@@ -36,9 +36,9 @@ def get_engine(request: Request) -> Engine:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-GatewayDep = Annotated[OrderGateway, Depends(get_gateway)]
+OrdersDep = Annotated[OrderService, Depends(get_orders)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
-CustomerRequestsDep = Annotated[CustomerRequests, Depends(get_customer_requests)]
+CustomersDep = Annotated[CustomerService, Depends(get_customers)]
 
 
 def get_links(request: Request, settings: SettingsDep) -> Links:

@@ -1,9 +1,10 @@
-"""RFC 9457 problem details: the one way this API reports an error."""
+"""RFC 9457 problem details: the one way this API reports an error, and the one table
+that turns domain errors into problem types and statuses."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -11,6 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from orderflow import errors
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -36,22 +39,46 @@ class Problem(Exception):
         self.extensions = extensions
 
 
-def not_found(detail: str) -> Problem:
-    return Problem(404, "not-found", detail)
+Extensions = Callable[[Any], dict[str, Any]]
 
 
-def invalid_parameters(errors: Sequence[tuple[str, str]], detail: str | None = None) -> Problem:
-    """422 naming every bad parameter, e.g. ``restaurantId is required``."""
+def _refusal(error: errors.CommandRefused) -> dict[str, Any]:
+    return {"orderStatus": error.status, "allowedCommands": error.allowed}
+
+
+def _invalid(error: errors.InvalidInput) -> dict[str, Any]:
+    return {"errors": [{"name": name, "reason": reason} for name, reason in error.errors]}
+
+
+# Domain error -> (status, problem kind, extensions). The most specific class wins.
+DOMAIN_PROBLEMS: dict[type[errors.DomainError], tuple[int, str, Extensions | None]] = {
+    errors.NotFound: (404, "not-found", None),
+    errors.OrderClosed: (409, "order-closed", _refusal),
+    errors.EventLogFull: (409, "event-log-full", _refusal),
+    errors.CommandRefused: (409, "command-not-allowed", _refusal),
+    errors.DuplicateEmail: (409, "duplicate-email", None),
+    errors.VersionMismatch: (412, "precondition-failed", None),
+    errors.IdempotencyKeyReused: (422, "idempotency-key-reused", None),
+    errors.InvalidInput: (422, "invalid-parameter", _invalid),
+    errors.Unavailable: (503, "service-unavailable", None),
+    errors.CustomerRequestFailed: (500, "internal-error", None),
+}
+
+
+def domain_problem(error: errors.DomainError) -> Problem:
+    """The problem a domain error is reported as."""
+    for kind in type(error).__mro__:
+        if kind in DOMAIN_PROBLEMS:
+            status, name, extensions = DOMAIN_PROBLEMS[kind]
+            break
+    else:
+        status, name, extensions = 500, "internal-error", None
+    headers = {}
+    if isinstance(error, errors.Unavailable):
+        headers["Retry-After"] = str(error.retry_after)
     return Problem(
-        422,
-        "invalid-parameter",
-        detail or "; ".join(f"{name} {reason}" for name, reason in errors),
-        errors=[{"name": name, "reason": reason} for name, reason in errors],
+        status, name, error.detail, headers=headers, **(extensions(error) if extensions else {})
     )
-
-
-def unavailable(detail: str, *, retry_after: int = 5) -> Problem:
-    return Problem(503, "service-unavailable", detail, headers={"Retry-After": str(retry_after)})
 
 
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
@@ -71,6 +98,11 @@ async def _on_problem(request: Request, error: Exception) -> JSONResponse:
     return problem_response(request, error)
 
 
+async def _on_domain_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, errors.DomainError)
+    return problem_response(request, domain_problem(error))
+
+
 async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     kinds = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}
@@ -85,20 +117,21 @@ async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _on_validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    errors = list(error.errors())
-    if any(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
+    found = list(error.errors())
+    if any(tuple(e.get("loc", ()))[:1] == ("path",) for e in found):
         # /v1/orders/abc names no order: that is "not found", not a bad parameter.
-        return problem_response(request, not_found(f"{request.url.path} does not exist"))
-    if any(_is_malformed_body(e) for e in errors):
-        types = {e.get("type") for e in errors}
+        missing = errors.NotFound(f"{request.url.path} does not exist")
+        return problem_response(request, domain_problem(missing))
+    if any(_is_malformed_body(e) for e in found):
+        types = {e.get("type") for e in found}
         detail = "the request body is not a JSON object"
         if "json_invalid" in types:
             detail = "the request body is not valid JSON"
         elif "missing" in types:
             detail = "the request needs a JSON body"
         return problem_response(request, Problem(400, "malformed-request", detail))
-    pairs = [(_location(e), str(e.get("msg", "is invalid"))) for e in errors]
-    return problem_response(request, invalid_parameters(pairs))
+    pairs = [(_location(e), str(e.get("msg", "is invalid"))) for e in found]
+    return problem_response(request, domain_problem(errors.InvalidInput(pairs)))
 
 
 def _is_malformed_body(error: Mapping[str, Any]) -> bool:
@@ -123,6 +156,7 @@ async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(errors.DomainError, _on_domain_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(Exception, _on_unexpected)

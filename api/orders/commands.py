@@ -8,21 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from api.http.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep, Prefer, wants_async
+from api.http.deps import IdempotencyKey, LinksDep, OrdersDep, Prefer, wants_async
 from api.http.hal import HalResponse, commands_resource, order_resource
 from api.http.links import Links
-from api.http.problems import Problem, invalid_parameters, not_found, unavailable
-from api.orders import archive as order_archive
 from api.orders.models import CommandsDoc, OrderDoc, hal_response, problem_responses
-from api.orders.service import OrderGateway
-from workflows.order_machine import (
-    COMMANDS,
-    Command,
-    ParameterValue,
-    allowed_commands,
-    parse_parameters,
-)
-from workflows.order_types import CommandResult
+from orderflow.errors import InvalidInput, UnknownCommand
+from workflows.order_machine import COMMANDS, Command, ParameterValue, parse_parameters
 
 router = APIRouter(prefix="/v1/orders/{order_id}/commands", tags=["commands"])
 
@@ -36,25 +27,16 @@ router = APIRouter(prefix="/v1/orders/{order_id}/commands", tags=["commands"])
         **problem_responses(404, 503),
     },
 )
-async def read_commands(
-    order_id: int, gateway: GatewayDep, engine: EngineDep, links: LinksDep
-) -> HalResponse:
+async def read_commands(order_id: int, orders: OrdersDep, links: LinksDep) -> HalResponse:
     """The commands valid in the order's current status, as (templated) links."""
-    try:
-        names = await gateway.commands(order_id)
-    except Problem as problem:
-        if (await order_archive.closed_instead(problem, engine, order_id)).status != 409:
-            raise
-        names = []  # closed long ago: nothing is allowed
-    return HalResponse(commands_resource(order_id, names, links))
+    return HalResponse(commands_resource(order_id, await orders.commands(order_id), links))
 
 
 def _command(command: str) -> Command:
     try:
         return COMMANDS[command]
     except KeyError:
-        known = ", ".join(COMMANDS)
-        raise not_found(f"there is no command {command!r}; commands are: {known}") from None
+        raise UnknownCommand(command, list(COMMANDS)) from None
 
 
 _COMMAND_DOC = (
@@ -87,100 +69,28 @@ _COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def run_command(
     order_id: int,
     request: Request,
-    gateway: GatewayDep,
-    engine: EngineDep,
+    orders: OrdersDep,
     links: LinksDep,
     spec: Command = Depends(_command),  # noqa: B008  (FastAPI's way to resolve a path part)
     idempotency_key: IdempotencyKey = None,
     prefer: Prefer = None,
 ) -> HalResponse:
     """Run a command on the order."""
-    params = _checked(spec, request.query_params)
+    params = checked_parameters(spec, request.query_params)
     command_id = idempotency_key or str(uuid.uuid4())
-    try:
-        if wants_async(prefer):
-            await _send(gateway, order_id, spec, command_id, params)
-            return accepted(order_id, command_id, links)
-        result = await execute(gateway, order_id, spec, command_id, params)
-    except Problem as problem:
-        raise await order_archive.closed_instead(problem, engine, order_id) from None
+    if wants_async(prefer):
+        await orders.submit(order_id, spec, command_id, params)
+        return accepted(order_id, command_id, links)
+    result = await orders.run(order_id, spec, command_id, params)
     return HalResponse(order_resource(result.order, links))
 
 
-def _checked(spec: Command, raw: Mapping[str, Any]) -> dict[str, ParameterValue]:
+def checked_parameters(spec: Command, raw: Mapping[str, Any]) -> dict[str, ParameterValue]:
+    """The command's parameters, typed, or InvalidInput naming each bad one."""
     params, errors = parse_parameters(spec, dict(raw))
     if errors:
-        raise invalid_parameters([(e.name, e.reason) for e in errors])
+        raise InvalidInput([(e.name, e.reason) for e in errors])
     return params
-
-
-async def _send(
-    gateway: OrderGateway,
-    order_id: int,
-    spec: Command,
-    command_id: str,
-    params: dict[str, ParameterValue],
-) -> None:
-    if not await gateway.send(order_id, spec.name, command_id, params):
-        # Closed: a retry of a command that closed it (or ran before) still gets its outcome.
-        if await gateway.outcome(order_id, command_id, wait=False) is None:
-            order = await gateway.read(order_id)
-            raise Problem(
-                409,
-                "order-closed",
-                f"order {order_id} is closed ({order.status})",
-                orderStatus=order.status.value,
-                allowedCommands=[],
-            )
-
-
-async def execute(
-    gateway: OrderGateway,
-    order_id: int,
-    spec: Command,
-    command_id: str,
-    params: dict[str, ParameterValue],
-) -> CommandResult:
-    """Signal the command, then read its outcome: the synchronous path (two round trips)."""
-    await _send(gateway, order_id, spec, command_id, params)
-    result = await gateway.outcome(order_id, command_id)
-    if result is None:
-        raise unavailable(
-            "the command was recorded but its outcome is not known yet; "
-            "retry with the same Idempotency-Key",
-            retry_after=1,
-        )
-    outcome = result.outcome
-    if outcome.command != spec.name or not _same(outcome.parameters, params):
-        raise Problem(
-            422,
-            "idempotency-key-reused",
-            f"Idempotency-Key {command_id!r} was first used for {outcome.command} "
-            f"with {outcome.parameters}",
-        )
-    if outcome.refusal == "invalid":
-        raise Problem(422, "invalid-parameter", outcome.detail)
-    if outcome.refusal is not None:
-        kinds = {"closed": "order-closed", "log_full": "event-log-full"}
-        kind = kinds.get(outcome.refusal, "command-not-allowed")
-        status = outcome.status or result.order.status
-        raise Problem(
-            409,
-            kind,
-            outcome.detail,
-            orderStatus=status.value,
-            allowedCommands=allowed_commands(status),
-        )
-    return result
-
-
-def _same(first: Mapping[str, ParameterValue], second: Mapping[str, ParameterValue]) -> bool:
-    def normal(value: ParameterValue) -> ParameterValue:
-        return float(value) if isinstance(value, int | float) else value
-
-    return first.keys() == second.keys() and all(
-        normal(first[k]) == normal(second[k]) for k in first
-    )
 
 
 def accepted(order_id: int, command_id: str, links: Links) -> HalResponse:

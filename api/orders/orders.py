@@ -1,29 +1,21 @@
-"""/v1/orders: create an order, read it, and find orders through Temporal visibility."""
+"""/v1/orders: place an order, read it, and find orders through Temporal visibility."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.http.database import in_database
-from api.http.deps import EngineDep, GatewayDep, IdempotencyKey, LinksDep
+from api.http.deps import IdempotencyKey, LinksDep, OrdersDep
 from api.http.hal import HalResponse, order_resource, order_summary_resource, page_links
-from api.http.problems import Problem, invalid_parameters
-from api.orders import archive as order_archive
 from api.orders.models import OrderCreate, OrderDoc, PageDoc, hal_response, problem_responses
-from api.orders.service import bad_page_token
-from orderflow.database import customers as customer_store
-from orderflow.database.order_numbers import IdempotencyKeyReused, allocate_order_id
+from orderflow.errors import BadPageToken
 from workflows import order_names as names
 from workflows.order_machine import OrderStatus
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
-
-PositiveId = Annotated[int, Query(gt=0)]
 
 
 @router.post(
@@ -34,31 +26,10 @@ PositiveId = Annotated[int, Query(gt=0)]
     responses={201: hal_response(OrderDoc, "The new order"), **problem_responses(400, 422, 503)},
 )
 async def create_order(
-    body: OrderCreate,
-    gateway: GatewayDep,
-    engine: EngineDep,
-    links: LinksDep,
-    idempotency_key: IdempotencyKey = None,
+    body: OrderCreate, orders: OrdersDep, links: LinksDep, idempotency_key: IdempotencyKey = None
 ) -> HalResponse:
     """Place an order: starts its workflow and answers 201 with the order in ORDER_CREATED."""
-    if not await in_database(customer_store.exists, engine, body.account_id):
-        unknown = f"customer {body.account_id} is not registered"
-        raise invalid_parameters([("accountId", unknown)], detail=unknown)
-    try:
-        allocation = await in_database(allocate_order_id, engine, body.account_id, idempotency_key)
-    except IdempotencyKeyReused as error:
-        raise Problem(
-            422,
-            "idempotency-key-reused",
-            f"Idempotency-Key was first used to create order {error.order_id} "
-            f"for account {error.account_id}",
-        ) from None
-    order = await gateway.start(
-        allocation.order_id,
-        body.account_id,
-        int(time.time() * 1000),
-        fresh=allocation.new and idempotency_key is None,
-    )
+    order = await orders.place(body.account_id, idempotency_key)
     resource = order_resource(order, links)
     return HalResponse(resource, 201, headers={"Location": links.order(order.order_id)})
 
@@ -69,13 +40,9 @@ async def create_order(
     response_class=HalResponse,
     responses={200: hal_response(OrderDoc, "The order"), **problem_responses(404, 503)},
 )
-async def read_order(
-    order_id: int, gateway: GatewayDep, engine: EngineDep, links: LinksDep
-) -> HalResponse:
+async def read_order(order_id: int, orders: OrdersDep, links: LinksDep) -> HalResponse:
     """The order as its workflow holds it now (or, long closed, as its events tell)."""
-    return HalResponse(
-        order_resource(await order_archive.read_order(gateway, engine, order_id), links)
-    )
+    return HalResponse(order_resource(await orders.read(order_id), links))
 
 
 @router.get(
@@ -85,7 +52,7 @@ async def read_order(
     responses={200: hal_response(PageDoc, "A page of orders"), **problem_responses(422, 503)},
 )
 async def list_orders(
-    gateway: GatewayDep,
+    orders: OrdersDep,
     links: LinksDep,
     account_id: Annotated[int | None, Query(alias="accountId", gt=0)] = None,
     status: OrderStatus | None = None,
@@ -109,7 +76,7 @@ async def list_orders(
         )
         if value is not None
     ]
-    summaries, next_token = await gateway.list(filters, size, _decode_token(page))
+    summaries, next_token = await orders.find(filters, size, _decode_token(page))
     params = {
         "accountId": account_id,
         "status": status.value if status else None,
@@ -144,7 +111,7 @@ def _decode_token(token: str | None) -> bytes | None:
     try:
         decoded = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
-        raise bad_page_token() from None
+        raise BadPageToken() from None
     if not decoded:
-        raise bad_page_token()
+        raise BadPageToken()
     return decoded

@@ -1,14 +1,17 @@
-"""Every call the API makes to Temporal for orders; Temporal failures become problems."""
+"""Every call the API makes to Temporal for orders, with the archive as the fallback for
+orders Temporal has let go. Failures come out as domain errors (orderflow.errors)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.common import (
     SearchAttributePair,
@@ -19,10 +22,28 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.http.problems import Problem, not_found, unavailable
+from api.orders import archive
+from orderflow.database import customers
+from orderflow.database.calls import in_database
+from orderflow.database.order_numbers import allocate_order_id
+from orderflow.errors import (
+    BadPageToken,
+    CommandRefused,
+    EventLogFull,
+    EventNotFound,
+    IdempotencyKeyReused,
+    InvalidInput,
+    OrderClosed,
+    OrderIdsOutOfStep,
+    OrderNotFound,
+    OutcomePending,
+    TemporalTimeout,
+    TemporalUnavailable,
+    WorkflowUnanswered,
+)
 from orderflow.settings import Settings
 from workflows import order_names as names
-from workflows.order_machine import OrderStatus, ParameterValue
+from workflows.order_machine import Command, OrderStatus, ParameterValue, allowed_commands
 from workflows.order_types import (
     CommandResult,
     CommandSignal,
@@ -39,13 +60,6 @@ log = logging.getLogger(__name__)
 _BAD_TOKEN = {RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.INTERNAL, RPCStatusCode.UNKNOWN}
 
 
-def bad_page_token() -> Problem:
-    reason = "is not a token from a next link"
-    return Problem(
-        422, "invalid-parameter", f"page {reason}", errors=[{"name": "page", "reason": reason}]
-    )
-
-
 @dataclass(frozen=True)
 class OrderSummary:
     """An order as Temporal visibility knows it: enough for a list, without a query."""
@@ -60,7 +74,7 @@ class OrderSummary:
 
 @dataclass(frozen=True)
 class OrderStartOptions:
-    """What the gateway passes to every order it starts, and how long it waits on Temporal."""
+    """What the service passes to every order it starts, and how long it waits on Temporal."""
 
     task_queue: str
     continue_as_new_after_history_events: int | None
@@ -82,17 +96,50 @@ class OrderStartOptions:
             publish_delay_ms=settings.order_publish_delay_ms,
         )
 
+    def input(self, order_id: int, account_id: int, created_at: int) -> OrderInput:
+        return OrderInput(
+            order_id=order_id,
+            account_id=account_id,
+            created_at=created_at,
+            continue_as_new_after_history_events=self.continue_as_new_after_history_events,
+            remembered_outcomes=self.remembered_outcomes,
+            max_events=self.max_events,
+            kept_after_continue=self.kept_after_continue,
+            publish_delay_ms=self.publish_delay_ms,
+        )
 
-class OrderGateway:
-    """Starts, signals, queries and lists order workflows."""
 
-    def __init__(self, client: Client, options: OrderStartOptions) -> None:
+class OrderService:
+    """Starts, signals, queries and lists order workflows; reads closed orders that
+    Temporal no longer keeps from the archive (``engine``, may be None in tests that need
+    no archive)."""
+
+    def __init__(
+        self, client: Client, options: OrderStartOptions, engine: Engine | None = None
+    ) -> None:
         self._client = client
         self._options = options
+        self._engine = engine
+        self._timeout = options.rpc_timeout
 
     def _handle(self, order_id: int) -> WorkflowHandle[OrderWorkflow, Order]:
         return self._client.get_workflow_handle_for(
             OrderWorkflow.run, names.order_workflow_id(order_id)
+        )
+
+    async def place(self, account_id: int, idempotency_key: str | None) -> Order:
+        """A new order for a registered customer (or, with a key used before, that order)."""
+        if self._engine is None or not await in_database(
+            customers.exists, self._engine, account_id
+        ):
+            unknown = f"customer {account_id} is not registered"
+            raise InvalidInput([("accountId", unknown)], detail=unknown)
+        allocation = await in_database(allocate_order_id, self._engine, account_id, idempotency_key)
+        return await self.start(
+            allocation.order_id,
+            account_id,
+            int(time.time() * 1000),
+            fresh=allocation.new and idempotency_key is None,
         )
 
     async def start(self, order_id: int, account_id: int, created_at: int, *, fresh: bool) -> Order:
@@ -104,21 +151,11 @@ class OrderGateway:
         starting again is a no-op, and the order is read back from its workflow.
         """
         workflow_id = names.order_workflow_id(order_id)
-        order_input = OrderInput(
-            order_id=order_id,
-            account_id=account_id,
-            created_at=created_at,
-            continue_as_new_after_history_events=self._options.continue_as_new_after_history_events,
-            remembered_outcomes=self._options.remembered_outcomes,
-            max_events=self._options.max_events,
-            kept_after_continue=self._options.kept_after_continue,
-            publish_delay_ms=self._options.publish_delay_ms,
-        )
         async with self._temporal_errors(order_id):
             try:
                 handle = await self._client.start_workflow(
                     OrderWorkflow.run,
-                    order_input,
+                    self._options.input(order_id, account_id, created_at),
                     id=workflow_id,
                     task_queue=self._options.task_queue,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -139,7 +176,7 @@ class OrderGateway:
                         f"Order **{order_id}** placed by account **{account_id}**. "
                         "Commands arrive as signals; the current details show its status."
                     ),
-                    rpc_timeout=self._options.rpc_timeout,
+                    rpc_timeout=self._timeout,
                 )
             except WorkflowAlreadyStartedError:
                 if fresh:
@@ -149,10 +186,7 @@ class OrderGateway:
                         order_id,
                         workflow_id,
                     )
-                    raise unavailable(
-                        "order ids are out of step with Temporal; an operator must fix it",
-                        retry_after=60,
-                    ) from None
+                    raise OrderIdsOutOfStep() from None
                 # A retried create of an order that has already closed: read it back.
             else:
                 if fresh and handle.first_execution_run_id:
@@ -160,34 +194,117 @@ class OrderGateway:
                         order_id, account_id, created_at, handle.first_execution_run_id
                     )
             return await self._handle(order_id).query(
-                OrderWorkflow.order, rpc_timeout=self._options.rpc_timeout
+                OrderWorkflow.order, rpc_timeout=self._timeout
             )
 
     async def read(self, order_id: int) -> Order:
-        async with self._temporal_errors(order_id):
-            return await self._handle(order_id).query(
-                OrderWorkflow.order, rpc_timeout=self._options.rpc_timeout
-            )
+        """The order from its workflow, or, once Temporal has let it go, from its events."""
+        try:
+            async with self._temporal_errors(order_id):
+                return await self._handle(order_id).query(
+                    OrderWorkflow.order, rpc_timeout=self._timeout
+                )
+        except OrderNotFound:
+            return await self._archived(order_id)
 
     async def commands(self, order_id: int) -> list[str]:
-        async with self._temporal_errors(order_id):
-            return await self._handle(order_id).query(
-                OrderWorkflow.commands, rpc_timeout=self._options.rpc_timeout
-            )
+        """The commands valid now (none for an order Temporal has let go)."""
+        try:
+            async with self._temporal_errors(order_id):
+                return await self._handle(order_id).query(
+                    OrderWorkflow.commands, rpc_timeout=self._timeout
+                )
+        except OrderNotFound:
+            await self._archived(order_id)
+            return []
 
     async def events(self, order_id: int, offset: int, limit: int) -> EventsPage:
-        async with self._temporal_errors(order_id):
-            return await self._handle(order_id).query(
-                OrderWorkflow.events,
-                EventsRequest(offset=offset, limit=limit),
-                rpc_timeout=self._options.rpc_timeout,
-            )
+        """A page of the order's log however long it has lived: events its workflow has
+        trimmed after continue-as-new, or all of them once Temporal has let the order go,
+        come from the archive."""
+        try:
+            async with self._temporal_errors(order_id):
+                page = await self._handle(order_id).query(
+                    OrderWorkflow.events,
+                    EventsRequest(offset=offset, limit=limit),
+                    rpc_timeout=self._timeout,
+                )
+        except OrderNotFound:
+            if self._engine is None:
+                raise
+            events, total = await archive.archived_events(self._engine, order_id, offset, limit)
+            if total == 0:
+                raise
+            return EventsPage(events, total)
+        trimmed = page.first_kept - 1  # events at positions below this are archived only
+        if offset < trimmed and self._engine is not None:
+            count = min(limit, trimmed - offset)
+            older, _ = await archive.archived_events(self._engine, order_id, offset, count)
+            return EventsPage(older + page.events, page.total, page.first_kept)
+        return page
 
-    async def event(self, order_id: int, event_id: int) -> OrderEvent | None:
-        async with self._temporal_errors(order_id):
-            return await self._handle(order_id).query(
-                OrderWorkflow.event, event_id, rpc_timeout=self._options.rpc_timeout
+    async def event(self, order_id: int, event_id: int) -> OrderEvent:
+        """One event, from the workflow or (trimmed, or the order let go) the archive."""
+        event: OrderEvent | None = None
+        try:
+            async with self._temporal_errors(order_id):
+                event = await self._handle(order_id).query(
+                    OrderWorkflow.event, event_id, rpc_timeout=self._timeout
+                )
+        except OrderNotFound:
+            await self._archived(order_id)
+        if event is None and event_id > 0 and self._engine is not None:
+            event = await archive.archived_event(self._engine, order_id, event_id)
+        if event is None:
+            raise EventNotFound(order_id, event_id)
+        return event
+
+    async def run(
+        self,
+        order_id: int,
+        command: Command,
+        command_id: str,
+        params: Mapping[str, ParameterValue],
+    ) -> CommandResult:
+        """Signal the command, then read its outcome: the synchronous path. Raises the
+        refusal as a domain error."""
+        await self.submit(order_id, command, command_id, params)
+        result = await self.outcome(order_id, command_id)
+        if result is None:
+            raise OutcomePending(command_id)
+        outcome = result.outcome
+        if outcome.command != command.name or not _same(outcome.parameters, params):
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {command_id!r} was first used for {outcome.command} "
+                f"with {outcome.parameters}"
             )
+        if outcome.refusal == "invalid":
+            raise InvalidInput([], detail=outcome.detail)
+        if outcome.refusal is not None:
+            status = outcome.status or result.order.status
+            if outcome.refusal == "closed":
+                raise OrderClosed(order_id, status.value, outcome.detail)
+            refused = EventLogFull if outcome.refusal == "log_full" else CommandRefused
+            raise refused(outcome.detail, status=status.value, allowed=allowed_commands(status))
+        return result
+
+    async def submit(
+        self,
+        order_id: int,
+        command: Command,
+        command_id: str,
+        params: Mapping[str, ParameterValue],
+    ) -> None:
+        """Signal the command (the asynchronous path); a closed order refuses it, unless
+        this is a retry of a command that ran before it closed."""
+        try:
+            if await self.send(order_id, command.name, command_id, params):
+                return
+        except OrderNotFound:
+            order = await self._archived(order_id)
+            raise OrderClosed(order_id, order.status.value) from None
+        if await self.outcome(order_id, command_id, wait=False) is None:
+            raise OrderClosed(order_id, (await self.read(order_id)).status.value)
 
     async def send(
         self, order_id: int, command: str, command_id: str, parameters: Mapping[str, ParameterValue]
@@ -196,9 +313,7 @@ class OrderGateway:
         signal = CommandSignal(command_id=command_id, parameters=dict(parameters))
         async with self._temporal_errors(order_id):
             try:
-                await self._handle(order_id).signal(
-                    command, signal, rpc_timeout=self._options.rpc_timeout
-                )
+                await self._handle(order_id).signal(command, signal, rpc_timeout=self._timeout)
             except RPCError as error:
                 if error.status != RPCStatusCode.NOT_FOUND:
                     raise
@@ -214,19 +329,20 @@ class OrderGateway:
         """What became of a command; with ``wait``, polls (bounded) in case a query ever
         overtakes the signal it follows."""
         handle = self._handle(order_id)
-        deadline = asyncio.get_running_loop().time() + self._options.rpc_timeout.total_seconds()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout.total_seconds()
         delay = 0.005
         async with self._temporal_errors(order_id):
             while True:
                 result = await handle.query(
-                    OrderWorkflow.outcome, command_id, rpc_timeout=self._options.rpc_timeout
+                    OrderWorkflow.outcome, command_id, rpc_timeout=self._timeout
                 )
-                if result is not None or not wait or asyncio.get_running_loop().time() >= deadline:
+                if result is not None or not wait or loop.time() >= deadline:
                     return result
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.25)
 
-    async def list(
+    async def find(
         self, filters: Sequence[str], page_size: int, page_token: bytes | None
     ) -> tuple[list[OrderSummary], bytes | None]:
         """One page of orders matching visibility ``filters`` (already valid clauses)."""
@@ -235,10 +351,7 @@ class OrderGateway:
             + list(filters)
         )
         iterator = self._client.list_workflows(
-            query,
-            page_size=page_size,
-            next_page_token=page_token,
-            rpc_timeout=self._options.rpc_timeout,
+            query, page_size=page_size, next_page_token=page_token, rpc_timeout=self._timeout
         )
         async with self._temporal_errors(None):
             try:
@@ -247,7 +360,7 @@ class OrderGateway:
                 # Page tokens are opaque to us; a tampered one fails inside the server.
                 if page_token is None or error.status not in _BAD_TOKEN:
                     raise
-                raise bad_page_token() from None
+                raise BadPageToken() from None
         summaries = []
         for execution in iterator.current_page or []:
             order_id = names.order_id_of(execution.id)
@@ -266,9 +379,18 @@ class OrderGateway:
             )
         return summaries, iterator.next_page_token or None
 
+    async def _archived(self, order_id: int) -> Order:
+        """The order from the archive, or OrderNotFound: it never existed."""
+        found = None
+        if self._engine is not None:
+            found = await archive.archived_order(self._engine, order_id)
+        if found is None:
+            raise OrderNotFound(order_id)
+        return found
+
     async def _exists(self, order_id: int) -> bool:
         try:
-            await self._handle(order_id).describe(rpc_timeout=self._options.rpc_timeout)
+            await self._handle(order_id).describe(rpc_timeout=self._timeout)
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 return False
@@ -277,25 +399,34 @@ class OrderGateway:
 
     @asynccontextmanager
     async def _temporal_errors(self, order_id: int | None) -> AsyncIterator[None]:
-        """Turn Temporal's failures into 404 or 503 problems."""
+        """Turn Temporal's failures into domain errors: not found, or unavailable."""
         try:
             yield
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND and order_id is not None:
-                raise not_found(f"order {order_id} does not exist") from None
-            if error.status != RPCStatusCode.INVALID_ARGUMENT:  # that one would be our bug
-                log.warning("Temporal call failed: %s (%s)", error.message, error.status)
-                raise unavailable(
-                    "the order service did not answer in time; retry later"
-                    if error.status == RPCStatusCode.DEADLINE_EXCEEDED
-                    else "Temporal is unreachable; retry later"
-                ) from None
-            raise
+                raise OrderNotFound(order_id) from None
+            if error.status == RPCStatusCode.INVALID_ARGUMENT:  # that one would be our bug
+                raise
+            log.warning("Temporal call failed: %s (%s)", error.message, error.status)
+            if error.status == RPCStatusCode.DEADLINE_EXCEEDED:
+                raise TemporalTimeout() from None
+            raise TemporalUnavailable() from None
         except WorkflowQueryFailedError as error:
             log.error("query on order %s failed: %s", order_id, error)
-            raise unavailable("the order workflow could not answer; retry later") from None
+            raise WorkflowUnanswered() from None
         except RuntimeError as error:
             if "Failed client connect" not in str(error):
                 raise
             log.warning("Temporal is unreachable: %s", error)
-            raise unavailable("Temporal is unreachable; retry later") from None
+            raise TemporalUnavailable() from None
+
+
+def _same(first: Mapping[str, ParameterValue], second: Mapping[str, ParameterValue]) -> bool:
+    """Whether two commands carry the same parameters (52 and 52.0 are the same)."""
+
+    def normal(value: ParameterValue) -> ParameterValue:
+        return float(value) if isinstance(value, int | float) else value
+
+    return first.keys() == second.keys() and all(
+        normal(first[k]) == normal(second[k]) for k in first
+    )

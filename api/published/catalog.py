@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from api.customers.models import CustomerCreate, CustomerPatch
 from api.http.deps import LinksDep
 from api.http.hal import HalResponse
-from api.http.problems import not_found
+from orderflow.errors import NotFound
 from workflows.order_machine import COMMANDS, EventType, OrderStatus, Parameter
 
 Kind = Literal["command", "query", "event"]
@@ -241,4 +241,4 @@ async def read_event_schema(name: str) -> dict[str, Any]:
     for message in build_catalog():
         if message.kind == "event" and message.name == name:
             return message.schema
-    raise not_found(f"there is no event {name!r} in the catalog")
+    raise NotFound(f"there is no event {name!r} in the catalog")

@@ -14,12 +14,12 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from api.http.database import in_database
 from api.http.deps import EngineDep, LinksDep
 from api.http.hal import HalResponse, cloud_event, page_links
 from api.http.links import Links
 from api.orders.models import problem_responses
 from orderflow.database import outbox
+from orderflow.database.calls import in_database
 
 router = APIRouter(prefix="/v1/events", tags=["published events"])
 log = logging.getLogger(__name__)

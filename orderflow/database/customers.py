@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from orderflow.database.outbox import OutboxEvent, append_new, new_event
+from orderflow.errors import CustomerNotFound, DuplicateEmail, VersionMismatch
 from workflows.customer_types import (
     CustomerChanges,
     CustomerDetails,
@@ -39,26 +40,6 @@ class Customer(SQLModel, table=True):
     version: int = 1
     # The registration request that created the row: a retried activity finds it here.
     request_id: str | None = Field(default=None, max_length=255, unique=True)
-
-
-class CustomerRefusal(Exception):
-    """A business refusal: retrying cannot help. The class name is its public type."""
-
-
-class DuplicateEmail(CustomerRefusal):
-    def __init__(self, email: str) -> None:
-        super().__init__(f"a customer with email {email} is already registered")
-
-
-class CustomerNotFound(CustomerRefusal):
-    def __init__(self, customer_id: int) -> None:
-        super().__init__(f"customer {customer_id} does not exist")
-
-
-class VersionMismatch(CustomerRefusal):
-    def __init__(self, customer_id: int, expected: int, actual: int) -> None:
-        super().__init__(f"customer {customer_id} is at version {actual}, not {expected}")
-        self.actual = actual
 
 
 def _ms(moment: datetime) -> int:
@@ -135,7 +116,7 @@ def _after_conflict(engine: Engine, request_id: str, email: str) -> CustomerReco
         mine = session.exec(select(Customer).where(Customer.request_id == request_id)).first()
         if mine is not None:  # a concurrent attempt of this same request won
             return to_record(mine)
-    raise DuplicateEmail(email)
+    raise DuplicateEmail.of(email)
 
 
 def update(
@@ -152,14 +133,14 @@ def update(
     with Session(engine) as session:
         row = session.get(Customer, customer_id, with_for_update=True)
         if row is None:
-            raise CustomerNotFound(customer_id)
+            raise CustomerNotFound.of(customer_id)
         already = session.exec(
             select(OutboxEvent.event_id).where(OutboxEvent.event_id == _event_id(request_id))
         ).first()
         if already is not None:
             return to_record(row)
         if expected_version is not None and row.version != expected_version:
-            raise VersionMismatch(customer_id, expected_version, row.version)
+            raise VersionMismatch.of(customer_id, expected_version, row.version)
         changed = changes.differences(to_record(row))
         if not changed:
             return to_record(row)
@@ -173,7 +154,7 @@ def update(
             session.flush()
         except IntegrityError:
             session.rollback()
-            raise DuplicateEmail(str(changed["email"])) from None
+            raise DuplicateEmail.of(str(changed["email"])) from None
         record = to_record(row)
         data = {"changes": public_fields(changed)}
         append_new(session, [_customer_event(row, "CustomerUpdated", request_id, data)])

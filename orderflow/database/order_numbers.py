@@ -9,6 +9,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
+from orderflow.errors import IdempotencyKeyReused
+
 
 class OrderNumber(SQLModel, table=True):
     """One row per order id; the optional idempotency key makes a retried create reuse it."""
@@ -19,15 +21,6 @@ class OrderNumber(SQLModel, table=True):
     account_id: int
     idempotency_key: str | None = Field(default=None, unique=True, max_length=255)
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-
-
-class IdempotencyKeyReused(Exception):
-    """The key was first used to create an order for another account."""
-
-    def __init__(self, order_id: int, account_id: int) -> None:
-        super().__init__(f"Idempotency-Key was first used for order {order_id}")
-        self.order_id = order_id
-        self.account_id = account_id
 
 
 @dataclass(frozen=True)
@@ -71,7 +64,9 @@ def _find_by_key(engine: Engine, key: str) -> OrderNumber | None:
 def _same_request(row: OrderNumber, account_id: int) -> int:
     assert row.id is not None
     if row.account_id != account_id:
-        raise IdempotencyKeyReused(row.id, row.account_id)
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key was first used to create order {row.id} for account {row.account_id}"
+        )
     return row.id
 
 

@@ -1,0 +1,180 @@
+"""What can go wrong below the HTTP layer, as domain errors.
+
+Services, stores and activities raise these; only the HTTP kit (``api/http/problems.py``)
+decides which status and problem type each one becomes. Messages carry ids, statuses and
+counts, never personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class DomainError(Exception):
+    """Something a caller can act on; ``detail`` says what, in one sentence."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+# Not found.
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist (or never did)."""
+
+
+class OrderNotFound(NotFound):
+    def __init__(self, order_id: int) -> None:
+        super().__init__(f"order {order_id} does not exist")
+        self.order_id = order_id
+
+
+class EventNotFound(NotFound):
+    def __init__(self, order_id: int, event_id: int) -> None:
+        super().__init__(f"order {order_id} has no event {event_id}")
+
+
+class UnknownCommand(NotFound):
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        super().__init__(f"there is no command {name!r}; commands are: {', '.join(known)}")
+
+
+class CustomerRequestNotFound(NotFound):
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"there is no customer request {request_id}")
+
+
+# Refusals: the request was understood and is not allowed now.
+
+
+class CustomerRefusal(DomainError):
+    """A customer request the database refuses: retrying cannot help. The class name is
+    the refusal's type, carried by the activity's non-retryable failure; the API rebuilds
+    the error from that type and the detail."""
+
+
+class CustomerNotFound(CustomerRefusal, NotFound):
+    @classmethod
+    def of(cls, customer_id: int) -> CustomerNotFound:
+        return cls(f"customer {customer_id} does not exist")
+
+
+class DuplicateEmail(CustomerRefusal):
+    @classmethod
+    def of(cls, email: str) -> DuplicateEmail:
+        return cls(f"a customer with email {email} is already registered")
+
+
+class VersionMismatch(CustomerRefusal):
+    @classmethod
+    def of(cls, customer_id: int, expected: int, actual: int) -> VersionMismatch:
+        return cls(f"customer {customer_id} is at version {actual}, not {expected}")
+
+
+# The refusal types a customer workflow reports (ApplicationError types), by name.
+CUSTOMER_REFUSALS: dict[str, type[CustomerRefusal]] = {
+    kind.__name__: kind for kind in (DuplicateEmail, CustomerNotFound, VersionMismatch)
+}
+
+
+class CommandRefused(DomainError):
+    """The order's workflow refused a command in its current status."""
+
+    def __init__(self, detail: str, *, status: str, allowed: Sequence[str]) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.allowed = list(allowed)
+
+
+class OrderClosed(CommandRefused):
+    def __init__(self, order_id: int, status: str, detail: str | None = None) -> None:
+        detail = detail or f"order {order_id} is closed ({status})"
+        super().__init__(detail, status=status, allowed=())
+
+
+class EventLogFull(CommandRefused):
+    """The order keeps as many events as it can: only status-moving commands still apply."""
+
+
+class IdempotencyKeyReused(DomainError):
+    """An Idempotency-Key was first used for a different request."""
+
+
+# Invalid input.
+
+
+class InvalidInput(DomainError):
+    """Parameters that can never be valid: each named, with the reason."""
+
+    def __init__(self, errors: Sequence[tuple[str, str]], detail: str | None = None) -> None:
+        super().__init__(detail or "; ".join(f"{name} {reason}" for name, reason in errors))
+        self.errors = list(errors)
+
+
+class BadPageToken(InvalidInput):
+    def __init__(self) -> None:
+        super().__init__([("page", "is not a token from a next link")])
+
+
+# Unavailable: nothing was done, a retry later may succeed.
+
+
+class Unavailable(DomainError):
+    """A dependency did not answer; ``retry_after`` seconds is a fair wait."""
+
+    retry_after = 5
+
+    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        if retry_after is not None:
+            self.retry_after = retry_after
+
+
+class TemporalUnavailable(Unavailable):
+    def __init__(self) -> None:
+        super().__init__("Temporal is unreachable; retry later")
+
+
+class TemporalTimeout(Unavailable):
+    def __init__(self) -> None:
+        super().__init__("the order service did not answer in time; retry later")
+
+
+class WorkflowUnanswered(Unavailable):
+    def __init__(self) -> None:
+        super().__init__("the order workflow could not answer; retry later")
+
+
+class OutcomePending(Unavailable):
+    """The command was recorded; its outcome is not known yet."""
+
+    def __init__(self, command_id: str) -> None:
+        super().__init__(
+            "the command was recorded but its outcome is not known yet; "
+            "retry with the same Idempotency-Key",
+            retry_after=1,
+        )
+        self.command_id = command_id
+
+
+class OrderIdsOutOfStep(Unavailable):
+    """The order database is behind Temporal (restored or reset?): an operator must act."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "order ids are out of step with Temporal; an operator must fix it", retry_after=60
+        )
+
+
+class DatabaseUnavailable(Unavailable):
+    def __init__(self) -> None:
+        super().__init__("the database is unreachable; retry later")
+
+
+class CustomerRequestFailed(DomainError):
+    """A customer request's workflow failed (a bug, not a refusal)."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"customer request {request_id} failed")
