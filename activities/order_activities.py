@@ -9,6 +9,7 @@ from sqlmodel import Session
 from temporalio import activity
 
 from orderflow.database.outbox import OutboxEvent, append_new, new_event
+from orderflow.messages import OrderEventData
 from workflows.order_types import OrderEvent, PublishOrderEvents
 
 
@@ -23,7 +24,7 @@ def to_outbox(event: OrderEvent) -> OutboxEvent:
         type=event.type.message,
         source=f"/v1/orders/{event.order_id}",
         subject=str(event.order_id),
-        data=event.public(),
+        data=OrderEventData.from_event(event).wire(),
         time=datetime.fromtimestamp(event.created_at / 1000, UTC),
     )
 

@@ -15,8 +15,9 @@ from api.customers.service import CustomerRequestOptions, CustomerService
 from api.http import health
 from api.http.deps import LinksDep, require_api_key
 from api.http.docs import install_docs
-from api.http.hal import HalResponse
+from api.http.hal import HalResponse, Resource, link, links
 from api.http.metrics import install_metrics
+from api.http.openapi import install_openapi
 from api.http.problems import install_problem_handlers
 from api.orders import commands as order_commands
 from api.orders import events as order_events
@@ -24,7 +25,7 @@ from api.orders import orders
 from api.orders.service import OrderService, OrderStartOptions
 from api.published import catalog
 from api.published import feed as event_feed
-from api.published.feed import OutboxWatch
+from api.published.broadcast import OutboxWatch
 from orderflow import temporal
 from orderflow.database.engine import create_database_engine
 from orderflow.health import temporal_health
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_tracing(settings, "orderflow-api")
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     install_docs(app)
+    install_openapi(app)
     if settings.api_metrics:
         install_metrics(app)
     app.include_router(health.router)
@@ -98,24 +100,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (module.router for module in routers):
         app.include_router(router, dependencies=guarded)
 
-    @app.get("/v1", response_class=HalResponse, tags=["index"])
-    async def read_index(links: LinksDep) -> HalResponse:
+    @app.get("/v1", response_class=HalResponse, response_model=Resource, tags=["index"])
+    async def read_index(to: LinksDep) -> HalResponse:
         """The entry point: where a client starts following links."""
-        return HalResponse(
-            {
-                "_links": {
-                    "self": {"href": f"{links.base}/v1"},
-                    "orders": {
-                        "href": links.orders() + "{?accountId,status,restaurantId,driverId,size}",
-                        "templated": True,
-                    },
-                    "customers": {"href": links.customers() + "{?email}", "templated": True},
-                    "events": {"href": links.feed() + "{?after,type,limit}", "templated": True},
-                    "stream": {"href": links.feed_stream(), "type": "text/event-stream"},
-                    "catalog": {"href": f"{links.base}/v1/catalog"},
-                    "docs": {"href": f"{links.base}/docs", "type": "text/html"},
-                }
-            }
+        entry = links(
+            self=f"{to.base}/v1",
+            orders=link(
+                to.orders() + "{?accountId,status,restaurantId,driverId,size}", templated=True
+            ),
+            customers=link(to.customers() + "{?email}", templated=True),
+            events=link(to.feed() + "{?after,type,limit}", templated=True),
+            stream=link(to.feed_stream(), type="text/event-stream"),
+            catalog=f"{to.base}/v1/catalog",
+            docs=link(f"{to.base}/docs", type="text/html"),
         )
+        return HalResponse(Resource(links=entry))
 
     return app

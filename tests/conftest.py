@@ -114,3 +114,15 @@ async def http(settings: Settings, worker: None) -> AsyncIterator[httpx.AsyncCli
     """An HTTP client for the real API, served by uvicorn, with a worker behind it."""
     async with running_api(settings) as http:
         yield http
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many responses were held against the OpenAPI document, and any status that no
+    operation documents."""
+    from tests.helpers import CONTRACTS
+
+    checked = sum(contract.checked for contract in CONTRACTS)
+    undocumented = sorted({key for contract in CONTRACTS for key in contract.undocumented})
+    terminalreporter.write_line(f"responses checked against the OpenAPI document: {checked}")
+    for method, template, status in undocumented:
+        terminalreporter.write_line(f"  undocumented: {method} {template} -> {status}")

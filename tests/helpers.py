@@ -19,9 +19,12 @@ from temporalio.worker import Worker
 from api.main import create_app
 from orderflow.database.engine import create_database_engine
 from orderflow.settings import Settings
+from tests.contract import ResponseContract
 from worker import build_customer_worker, build_worker
 
 T = TypeVar("T")
+# Every API the suite starts holds its responses against its OpenAPI document.
+CONTRACTS: list[ResponseContract] = []
 
 WALK = [
     ("assignOrder", {"restaurantId": 101}, "ORDER_ASSIGNED"),
@@ -95,8 +98,18 @@ async def running_worker(
 @asynccontextmanager
 async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The real app behind a real uvicorn server on a free port, and an HTTP client for it."""
+    app = create_app(settings)
+    contract = ResponseContract(app.openapi())
+    CONTRACTS.append(contract)
+
+    async def check_contract(response: httpx.Response) -> None:
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            return  # a live stream never ends: nothing to read whole
+        await response.aread()
+        contract.check(response)
+
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host="127.0.0.1",
         port=free_port(),
         log_level="warning",
@@ -112,7 +125,8 @@ async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
             await asyncio.sleep(0.01)
         base_url = f"http://127.0.0.1:{config.port}"
-        async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        hooks = {"response": [check_contract]}
+        async with httpx.AsyncClient(base_url=base_url, timeout=30, event_hooks=hooks) as http:
             yield http
     finally:
         server.should_exit = True

@@ -1,13 +1,18 @@
-"""Request bodies of the Customer API, validated here so bad input changes nothing."""
+"""The shapes of the Customer API: request bodies (validated here, so bad input changes
+nothing) and the resource models that render its HAL bodies."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
-from workflows.customer_types import CustomerChanges, CustomerDetails
+from api.http.hal import NumberedPage, Resource, links
+from api.http.links import Links
+from api.published.models import EventList
+from orderflow.messages import CustomerData, Id, Shape
+from workflows.customer_types import CustomerChanges, CustomerDetails, CustomerRecord
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -106,3 +111,43 @@ class CustomerPatch(BaseModel):
             else:
                 values.update(self.address.columns(only_set=True))
         return CustomerChanges(values)
+
+
+class CustomerResource(Resource, CustomerData):
+    """A customer (application/hal+json); ``ETag`` carries its version."""
+
+    @classmethod
+    def of(cls, record: CustomerRecord, to: Links) -> CustomerResource:
+        customer_links = links(
+            self=to.customer(record.customer_id),
+            orders=to.orders(accountId=record.customer_id),
+            events=to.customer_events(record.customer_id),
+        )
+        return cls(**dict(CustomerData.from_record(record)), links=customer_links)
+
+
+class CustomerList(Shape):
+    customers: list[CustomerResource]
+
+
+class CustomerPage(Resource):
+    """Customers found (by email: none or one)."""
+
+    embedded: CustomerList = Field(alias="_embedded")
+
+
+class CustomerEventPage(Resource):
+    """A page of the customer's published events (CloudEvents), oldest first."""
+
+    embedded: EventList = Field(alias="_embedded")
+    page: NumberedPage
+
+
+class CustomerRequestResource(Resource):
+    """Where a register or update request stands: pending, completed or refused."""
+
+    request_id: str
+    status: Literal["pending", "completed", "refused"]
+    customer_id: Id | None = None
+    refusal: str | None = Field(None, description="The problem type's last part, if refused")
+    detail: str | None = None

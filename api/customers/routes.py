@@ -7,13 +7,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 
-from api.customers.models import CustomerCreate, CustomerPatch
+from api.customers.models import (
+    CustomerCreate,
+    CustomerEventPage,
+    CustomerList,
+    CustomerPage,
+    CustomerPatch,
+    CustomerRequestResource,
+    CustomerResource,
+)
 from api.customers.service import RequestState, refusal
 from api.http.deps import CustomersDep, IdempotencyKey, LinksDep
-from api.http.hal import HalResponse, cloud_event, customer_resource, numbered_page, page_links
+from api.http.hal import HalResponse, created, hal, links, numbered_links
 from api.http.links import Links
-from api.http.problems import Problem, domain_problem
-from api.orders.models import problem_responses
+from api.http.problems import Problem, domain_problem, problem_responses
+from api.published.models import CloudEvent, EventList
 from orderflow.errors import InvalidInput
 from workflows.customer_names import register_request_id, update_request_id
 from workflows.customer_types import CustomerRecord, RegisterCustomerInput, UpdateCustomerInput
@@ -24,30 +32,31 @@ IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description="The version (ETag) the change is based on"),
 ]
+_ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: hal(CustomerRequestResource, "Accepted; the database is slow or down"),
+}
 
 
-def _answer(state: RequestState, links: Links, created: bool) -> HalResponse:
+def _answer(state: RequestState, to: Links, *, new: bool) -> HalResponse:
     """201/200 with the customer, the refusal as a problem, or 202 while it runs."""
     if state.outcome is None:
-        href = links.customer_request(state.request_id)
-        body = {
-            "requestId": state.request_id,
-            "status": "pending",
-            "_links": {"self": {"href": href}},
-        }
-        return HalResponse(body, 202, headers={"Location": href, "Retry-After": "1"})
+        href = to.customer_request(state.request_id)
+        pending = CustomerRequestResource(
+            request_id=state.request_id, status="pending", links=links(self=href)
+        )
+        return HalResponse(pending, 202, headers={"Location": href, "Retry-After": "1"})
     if state.outcome.refusal is not None:
         raise refusal(state.outcome)
     assert state.outcome.customer is not None
-    return _customer(state.outcome.customer, links, 201 if created else 200)
+    customer = state.outcome.customer
+    resource = CustomerResource.of(customer, to)
+    if new:
+        return created(resource, _etag(customer))
+    return HalResponse(resource, headers=_etag(customer))
 
 
-def _customer(customer: CustomerRecord, links: Links, status: int = 200) -> HalResponse:
-    resource = customer_resource(customer, links)
-    headers = {"ETag": f'"{customer.version}"'}
-    if status == 201:
-        headers["Location"] = resource["_links"]["self"]["href"]
-    return HalResponse(resource, status, headers=headers)
+def _etag(customer: CustomerRecord) -> dict[str, str]:
+    return {"ETag": f'"{customer.version}"'}
 
 
 @router.post(
@@ -55,82 +64,107 @@ def _customer(customer: CustomerRecord, links: Links, status: int = 200) -> HalR
     status_code=201,
     summary="Register Customer",
     response_class=HalResponse,
-    responses={202: {"description": "Accepted; the database is slow or down"},
-               **problem_responses(400, 409, 422, 503)},
-)  # fmt: skip
+    response_model=CustomerResource,
+    responses={**_ACCEPTED, **problem_responses(400, 409, 422, 503)},
+)
 async def register_customer(
     body: CustomerCreate,
     customers: CustomersDep,
-    links: LinksDep,
+    to: LinksDep,
     idempotency_key: IdempotencyKey = None,
 ) -> HalResponse:
     """Register a customer. Answers 201 once written; if the database is down the request is
     kept by Temporal and answered 202 with a status link, and completes when it is back."""
     request_id = register_request_id(idempotency_key or str(uuid.uuid4()))
     state = await customers.register(RegisterCustomerInput(request_id, body.details()))
-    return _answer(state, links, created=True)
+    return _answer(state, to, new=True)
 
 
 @router.get(
     "",
     summary="Find customers",
     response_class=HalResponse,
+    response_model=CustomerPage,
     responses=problem_responses(422, 503),
 )
 async def find_customers(
     customers: CustomersDep,
-    links: LinksDep,
+    to: LinksDep,
     email: Annotated[str, Query(min_length=3, max_length=254, description="Any case")],
 ) -> HalResponse:
     """The customer with this email, as a (zero- or one-element) collection."""
     found = await customers.find_by_email(email)
-    body = {
-        "_embedded": {"customers": [customer_resource(found, links)] if found else []},
-        "_links": page_links(links.customers(email=email)),
-    }
-    return HalResponse(body)
+    items = [CustomerResource.of(found, to)] if found else []
+    page = CustomerPage(
+        embedded=CustomerList(customers=items), links=links(self=to.customers(email=email))
+    )
+    return HalResponse(page)
 
 
-@router.get("/requests/{request_id}", summary="Customer request status", response_class=HalResponse,
-            responses=problem_responses(404, 503))  # fmt: skip
+@router.get(
+    "/requests/{request_id}",
+    summary="Customer request status",
+    response_class=HalResponse,
+    response_model=CustomerRequestResource,
+    responses=problem_responses(404, 503),
+)
 async def read_customer_request(
-    request_id: str, customers: CustomersDep, links: LinksDep
+    request_id: str, customers: CustomersDep, to: LinksDep
 ) -> HalResponse:
     """Where an accepted (202) register or update request stands."""
     state = await customers.state(request_id)
-    body: dict[str, Any] = {
-        "requestId": request_id,
-        "_links": {"self": {"href": links.customer_request(request_id)}},
-    }
+    self_link = to.customer_request(request_id)
     if state.outcome is None:
-        return HalResponse({**body, "status": "pending"}, headers={"Retry-After": "1"})
+        pending = CustomerRequestResource(
+            request_id=request_id, status="pending", links=links(self=self_link)
+        )
+        return HalResponse(pending, headers={"Retry-After": "1"})
     if state.outcome.refusal is not None:
         problem = domain_problem(refusal(state.outcome))
-        return HalResponse(
-            {**body, "status": "refused", "refusal": problem.kind, "detail": problem.detail}
+        refused = CustomerRequestResource(
+            request_id=request_id,
+            status="refused",
+            refusal=problem.kind,
+            detail=problem.detail,
+            links=links(self=self_link),
         )
+        return HalResponse(refused)
     assert state.outcome.customer is not None
-    body["_links"]["customer"] = {"href": links.customer(state.outcome.customer.customer_id)}
-    return HalResponse(
-        {**body, "status": "completed", "customerId": state.outcome.customer.customer_id}
+    customer_id = state.outcome.customer.customer_id
+    completed = CustomerRequestResource(
+        request_id=request_id,
+        status="completed",
+        customer_id=customer_id,
+        links=links(self=self_link, customer=to.customer(customer_id)),
     )
+    return HalResponse(completed)
 
 
-@router.get("/{customer_id}", summary="Get Customer", response_class=HalResponse,
-            responses=problem_responses(404, 503))  # fmt: skip
-async def read_customer(customer_id: int, customers: CustomersDep, links: LinksDep) -> HalResponse:
+@router.get(
+    "/{customer_id}",
+    summary="Get Customer",
+    response_class=HalResponse,
+    response_model=CustomerResource,
+    responses=problem_responses(404, 503),
+)
+async def read_customer(customer_id: int, customers: CustomersDep, to: LinksDep) -> HalResponse:
     """The customer, read directly from the database."""
-    return _customer(await customers.get(customer_id), links)
+    customer = await customers.get(customer_id)
+    return HalResponse(CustomerResource.of(customer, to), headers=_etag(customer))
 
 
-@router.patch("/{customer_id}", summary="Update Customer", response_class=HalResponse,
-              responses={202: {"description": "Accepted; the database is slow or down"},
-                         **problem_responses(400, 404, 409, 412, 422, 503)})  # fmt: skip
+@router.patch(
+    "/{customer_id}",
+    summary="Update Customer",
+    response_class=HalResponse,
+    response_model=CustomerResource,
+    responses={**_ACCEPTED, **problem_responses(400, 404, 409, 412, 422, 503)},
+)
 async def update_customer(
     customer_id: int,
     body: CustomerPatch,
     customers: CustomersDep,
-    links: LinksDep,
+    to: LinksDep,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> HalResponse:
@@ -142,10 +176,10 @@ async def update_customer(
         raise InvalidInput([("body", str(error))]) from None
     expected = _expected_version(if_match)
     if not changes.values:
-        return await read_customer(customer_id, customers, links)
+        return await read_customer(customer_id, customers, to)
     request_id = update_request_id(customer_id, idempotency_key or str(uuid.uuid4()))
     state = await customers.update(UpdateCustomerInput(request_id, customer_id, changes, expected))
-    return _answer(state, links, created=False)
+    return _answer(state, to, new=False)
 
 
 def _expected_version(if_match: str | None) -> int | None:
@@ -159,24 +193,30 @@ def _expected_version(if_match: str | None) -> int | None:
     return int(tag)
 
 
-@router.get("/{customer_id}/events", summary="Customer events", response_class=HalResponse,
-            responses=problem_responses(404, 503))  # fmt: skip
+@router.get(
+    "/{customer_id}/events",
+    summary="Customer events",
+    response_class=HalResponse,
+    response_model=CustomerEventPage,
+    responses=problem_responses(404, 503),
+)
 async def list_customer_events(
     customer_id: int,
     customers: CustomersDep,
-    links: LinksDep,
+    to: LinksDep,
     page: Annotated[int, Query(ge=0)] = 0,
     size: Annotated[int, Query(ge=1, le=500)] = 20,
 ) -> HalResponse:
     """The customer's published events (CloudEvents), oldest first."""
     events, total = await customers.events(customer_id, page * size, size)
-    body = numbered_page(
-        "events",
-        [cloud_event(e, links) for e in events],
+    page_links, numbers = numbered_links(
         total=total,
         page=page,
         size=size,
-        href=lambda number: links.customer_events(customer_id, page=number, size=size),
-        customer=links.customer(customer_id),
+        href=lambda number: to.customer_events(customer_id, page=number, size=size),
+        customer=to.customer(customer_id),
     )
-    return HalResponse(body)
+    items = [CloudEvent.of(event, to) for event in events]
+    return HalResponse(
+        CustomerEventPage(embedded=EventList(events=items), links=page_links, page=numbers)
+    )

@@ -1,172 +1,95 @@
-"""HAL rendering of orders, events and commands: the only place response bodies are shaped."""
+"""HAL (`application/hal+json`): links, the base of every resource model, pages, and the
+response that renders a model. Each resource's model lives with its routes; this module
+only knows the shape every resource shares."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.http.links import Links
-from api.orders.service import OrderSummary
-from orderflow.database.outbox import OutboxEvent
-from workflows.customer_types import CustomerRecord
-from workflows.order_machine import COMMANDS
-from workflows.order_names import order_workflow_id
-from workflows.order_types import Order, OrderEvent
+from orderflow.messages import Shape
 
 HAL_JSON = "application/hal+json"
-Resource = dict[str, Any]
 
 
-def _without_none(fields: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in fields.items() if value is not None}
+class Link(BaseModel):
+    href: str
+    templated: bool | None = None
+    title: str | None = None
+    type: str | None = None
 
 
-def order_resource(order: Order, links: Links) -> Resource:
-    body = _without_none(
-        {
-            "orderId": order.order_id,
-            "accountId": order.account_id,
-            "status": order.status.value,
-            "restaurantId": order.restaurant_id,
-            "driverId": order.driver_id,
-            "lat": order.lat,
-            "lon": order.lon,
-            "createdAt": order.created_at,
-            "lastModified": order.last_modified,
-        }
-    )
-    body["_links"] = _order_links(order.order_id, order.account_id, order.run_id, links)
-    return body
+LinkMap = dict[str, Link]
 
 
-def order_summary_resource(summary: OrderSummary, links: Links) -> Resource:
-    """An order as visibility lists it: its indexed fields, without a query."""
-    body = _without_none(
-        {
-            "orderId": summary.order_id,
-            "accountId": summary.account_id,
-            "status": summary.status,
-            "restaurantId": summary.restaurant_id,
-            "driverId": summary.driver_id,
-        }
-    )
-    body["_links"] = _order_links(summary.order_id, summary.account_id, summary.run_id, links)
-    return body
+def link(href: str, **attributes: Any) -> Link:
+    return Link(href=href, **attributes)
 
 
-def _order_links(order_id: int, account_id: int | None, run_id: str, links: Links) -> Resource:
-    result: Resource = {
-        "self": {"href": links.order(order_id)},
-        "commands": {"href": links.commands(order_id)},
-        "events": {"href": links.events(order_id)},
-    }
-    if account_id is not None:
-        result["customer"] = {"href": links.customer(account_id)}
-    if run_id:  # the Web UI's page for a workflow needs the run id
-        result["history"] = {
-            "href": links.workflow_history(order_workflow_id(order_id), run_id),
-            "type": "text/html",
-            "title": "Temporal Web UI",
-        }
-    return result
-
-
-def event_resource(event: OrderEvent, links: Links) -> Resource:
-    body = event.public()
-    body["_links"] = {
-        "self": {"href": links.event(event.order_id, event.event_id)},
-        "order": {"href": links.order(event.order_id)},
-    }
-    return body
-
-
-def customer_resource(customer: CustomerRecord, links: Links) -> Resource:
-    body = customer.public()
-    body["_links"] = {
-        "self": {"href": links.customer(customer.customer_id)},
-        "orders": {"href": links.orders(accountId=customer.customer_id)},
-        "events": {"href": links.customer_events(customer.customer_id)},
-    }
-    return body
-
-
-def cloud_event(event: OutboxEvent, links: Links) -> Resource:
-    """A published event as a CloudEvents 1.0 JSON envelope."""
+def links(**hrefs: str | Link | None) -> LinkMap:
+    """``self="…", next=None, order=Link(…)`` → the ``_links`` object (None left out)."""
     return {
-        "specversion": "1.0",
-        "id": event.event_id,
-        "source": event.source,
-        "type": event.type,
-        "subject": event.subject,
-        "time": _rfc3339(event.time),
-        "datacontenttype": "application/json",
-        "dataschema": f"{links.base}/v1/catalog/events/{event.type}/schema",
-        "messageversion": event.version,
-        "sequence": str(event.position),
-        "data": event.data,
+        rel: value if isinstance(value, Link) else Link(href=value)
+        for rel, value in hrefs.items()
+        if value is not None
     }
 
 
-def _rfc3339(moment: datetime) -> str:
-    if moment.tzinfo is None:  # SQLite hands back naive UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+class Resource(Shape):
+    """A HAL resource: its fields, then ``_links``."""
+
+    links: LinkMap = Field(alias="_links")
 
 
-def commands_resource(order_id: int, names: list[str], links: Links) -> Resource:
-    """The commands valid now, as links; those with parameters are URI templates."""
-    command_links: dict[str, Any] = {
-        "self": {"href": links.commands(order_id)},
-        "order": {"href": links.order(order_id)},
-    }
-    for name in names:
-        command = COMMANDS[name]
-        link: dict[str, Any] = {"href": links.command(order_id, name), "title": command.summary}
-        if command.parameters:
-            link["href"] += "{?" + ",".join(p.name for p in command.parameters) + "}"
-            link["templated"] = True
-        command_links[name] = link
-    return {"orderId": order_id, "commands": names, "_links": command_links}
+class NumberedPage(BaseModel):
+    """Where a page of a numbered collection (pages from 0) stands."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    size: int
+    total_elements: int = Field(alias="totalElements")
+    total_pages: int = Field(alias="totalPages")
+    number: int
 
 
-def numbered_page(
-    name: str,
-    items: list[Resource],
-    *,
-    total: int,
-    page: int,
-    size: int,
-    href: Callable[[int], str],
-    **more: str,
-) -> Resource:
-    """A page of a numbered collection (pages from 0) with self/next/prev/first/last."""
+def numbered_links(
+    *, total: int, page: int, size: int, href: Callable[[int], str], **more: str
+) -> tuple[LinkMap, NumberedPage]:
+    """self/next/prev/first/last of page ``page``, and the page's numbers."""
     pages = max(1, -(-total // size))
-    links = page_links(
-        href(page),
-        href(page + 1) if page + 1 < pages else None,
-        href(min(page, pages) - 1) if page > 0 else None,
+    found = links(
+        self=href(page),
+        next=href(page + 1) if page + 1 < pages else None,
+        prev=href(min(page, pages) - 1) if page > 0 else None,
         first=href(0),
         last=href(pages - 1),
         **more,
     )
-    numbers = {"size": size, "totalElements": total, "totalPages": pages, "number": page}
-    return {"_embedded": {name: items}, "_links": links, "page": numbers}
-
-
-def page_links(
-    self_href: str, next_href: str | None = None, prev_href: str | None = None, **more: str
-) -> dict[str, Any]:
-    links: dict[str, Any] = {"self": {"href": self_href}}
-    if next_href:
-        links["next"] = {"href": next_href}
-    if prev_href:
-        links["prev"] = {"href": prev_href}
-    links.update({rel: {"href": href} for rel, href in more.items()})
-    return links
+    return found, NumberedPage(size=size, total_elements=total, total_pages=pages, number=page)
 
 
 class HalResponse(JSONResponse):
+    """Renders a resource model (camelCase, unset fields left out) or a plain dict."""
+
     media_type = HAL_JSON
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, Shape):
+            content = content.wire()
+        elif isinstance(content, BaseModel):
+            content = content.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return super().render(content)
+
+
+def hal(model: type[BaseModel], description: str) -> dict[str, Any]:
+    """The OpenAPI entry of a HAL response whose body is ``model``."""
+    return {"model": model, "description": description, "content": {HAL_JSON: {}}}
+
+
+def created(resource: Resource, headers: Mapping[str, str] | None = None) -> HalResponse:
+    """201 with the new resource, and its address in Location."""
+    location = {"Location": resource.links["self"].href}
+    return HalResponse(resource, 201, headers={**location, **(headers or {})})

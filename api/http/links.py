@@ -104,6 +104,9 @@ class Links:
         query = urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
         return f"{self.base}/v1/events" + (f"?{query}" if query else "")
 
+    def event_schema(self, message: str) -> str:
+        return f"{self.base}/v1/catalog/events/{quote(message, safe='')}/schema"
+
     def workflow_history(self, workflow_id: str, run_id: str) -> str:
         """The order's page in the Temporal Web UI (it needs the run id, or shows 404)."""
         return (

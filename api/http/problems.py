@@ -11,12 +11,52 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orderflow import errors
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
+
+
+class ProblemDetails(BaseModel):
+    """An error (application/problem+json, RFC 9457). 409s about commands add
+    ``orderStatus`` and ``allowedCommands``; 422s add ``errors`` (name and reason each)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:orderflow:problem:command-not-allowed",
+                    "title": "Conflict",
+                    "status": 409,
+                    "detail": "prepareOrder is not allowed in status ORDER_CREATED; "
+                    "allowed: assignOrder, updateOrderLocation, updateOrderStatus, cancelOrder",
+                    "instance": "/v1/orders/1/commands/prepareOrder",
+                    "orderStatus": "ORDER_CREATED",
+                    "allowedCommands": [
+                        "assignOrder",
+                        "updateOrderLocation",
+                        "updateOrderStatus",
+                        "cancelOrder",
+                    ],
+                }
+            ]
+        },
+    )
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problems an operation can answer with."""
+    return {status: {"model": ProblemDetails, "content": {PROBLEM_JSON: {}}} for status in statuses}
 
 
 class Problem(Exception):

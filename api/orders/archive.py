@@ -9,6 +9,7 @@ from activities.order_activities import order_event_id
 from orderflow.database import outbox
 from orderflow.database.calls import in_database
 from orderflow.database.order_numbers import account_of
+from orderflow.messages import OrderEventData
 from workflows.order_types import Order, OrderEvent
 
 # More events than an order can keep is more than any archived order has.
@@ -24,12 +25,12 @@ async def archived_events(
 ) -> tuple[list[OrderEvent], int]:
     """A page of the order's published events, and how many it has."""
     rows, total = await in_database(outbox.read_subject, engine, _source(order_id), offset, limit)
-    return [OrderEvent.from_public(row.data) for row in rows], total
+    return [OrderEventData.model_validate(row.data).event() for row in rows], total
 
 
 async def archived_event(engine: Engine, order_id: int, event_id: int) -> OrderEvent | None:
     row = await in_database(outbox.read_one, engine, order_event_id(order_id, event_id))
-    return OrderEvent.from_public(row.data) if row is not None else None
+    return OrderEventData.model_validate(row.data).event() if row is not None else None
 
 
 async def archived_order(engine: Engine, order_id: int) -> Order | None:

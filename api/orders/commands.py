@@ -9,9 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from api.http.deps import IdempotencyKey, LinksDep, OrdersDep, Prefer, wants_async
-from api.http.hal import HalResponse, commands_resource, order_resource
+from api.http.hal import HalResponse, hal, links
 from api.http.links import Links
-from api.orders.models import CommandsDoc, OrderDoc, hal_response, problem_responses
+from api.http.problems import problem_responses
+from api.orders.models import CommandAccepted, CommandsResource, OrderResource
 from orderflow.errors import InvalidInput, UnknownCommand
 from workflows.order_machine import COMMANDS, Command, ParameterValue, parse_parameters
 
@@ -22,14 +23,15 @@ router = APIRouter(prefix="/v1/orders/{order_id}/commands", tags=["commands"])
     "",
     summary="List the commands valid now",
     response_class=HalResponse,
+    response_model=CommandsResource,
     responses={
-        200: hal_response(CommandsDoc, "The commands valid now"),
+        200: hal(CommandsResource, "The commands valid now"),
         **problem_responses(404, 503),
     },
 )
-async def read_commands(order_id: int, orders: OrdersDep, links: LinksDep) -> HalResponse:
+async def read_commands(order_id: int, orders: OrdersDep, to: LinksDep) -> HalResponse:
     """The commands valid in the order's current status, as (templated) links."""
-    return HalResponse(commands_resource(order_id, await orders.commands(order_id), links))
+    return HalResponse(CommandsResource.of(order_id, await orders.commands(order_id), to))
 
 
 def _command(command: str) -> Command:
@@ -46,8 +48,8 @@ _COMMAND_DOC = (
     "`Prefer: respond-async`, 202 as soon as it is durably recorded."
 )
 _COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: hal_response(OrderDoc, "The command was applied: the order now"),
-    202: {"description": "Accepted (Prefer: respond-async); Location is the order"},
+    200: hal(OrderResource, "The command was applied: the order now"),
+    202: hal(CommandAccepted, "Accepted (Prefer: respond-async); Location is the order"),
     **problem_responses(404, 409, 422, 503),
 }
 
@@ -56,6 +58,7 @@ _COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
     "/{command}",
     summary="Run a command",
     response_class=HalResponse,
+    response_model=OrderResource,
     responses=_COMMAND_RESPONSES,
     description=_COMMAND_DOC,
 )
@@ -63,6 +66,7 @@ _COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
     "/{command}",
     summary="Run a command (POST works as PUT)",
     response_class=HalResponse,
+    response_model=OrderResource,
     responses=_COMMAND_RESPONSES,
     description=_COMMAND_DOC,
 )
@@ -70,7 +74,7 @@ async def run_command(
     order_id: int,
     request: Request,
     orders: OrdersDep,
-    links: LinksDep,
+    to: LinksDep,
     spec: Command = Depends(_command),  # noqa: B008  (FastAPI's way to resolve a path part)
     idempotency_key: IdempotencyKey = None,
     prefer: Prefer = None,
@@ -80,9 +84,9 @@ async def run_command(
     command_id = idempotency_key or str(uuid.uuid4())
     if wants_async(prefer):
         await orders.submit(order_id, spec, command_id, params)
-        return accepted(order_id, command_id, links)
+        return accepted(order_id, command_id, to)
     result = await orders.run(order_id, spec, command_id, params)
-    return HalResponse(order_resource(result.order, links))
+    return HalResponse(OrderResource.of(result.order, to))
 
 
 def checked_parameters(spec: Command, raw: Mapping[str, Any]) -> dict[str, ParameterValue]:
@@ -93,14 +97,10 @@ def checked_parameters(spec: Command, raw: Mapping[str, Any]) -> dict[str, Param
     return params
 
 
-def accepted(order_id: int, command_id: str, links: Links) -> HalResponse:
-    body = {
-        "orderId": order_id,
-        "commandId": command_id,
-        "_links": {"order": {"href": links.order(order_id)}},
-    }
+def accepted(order_id: int, command_id: str, to: Links) -> HalResponse:
+    body = CommandAccepted(
+        order_id=order_id, command_id=command_id, links=links(order=to.order(order_id))
+    )
     return HalResponse(
-        body,
-        202,
-        headers={"Location": links.order(order_id), "Preference-Applied": "respond-async"},
+        body, 202, headers={"Location": to.order(order_id), "Preference-Applied": "respond-async"}
     )

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.http.deps import IdempotencyKey, LinksDep, OrdersDep
-from api.http.hal import HalResponse, event_resource, numbered_page
+from api.http.hal import HalResponse, created, hal
+from api.http.problems import problem_responses
 from api.orders.commands import checked_parameters
-from api.orders.models import EventAppend, EventDoc, PageDoc, hal_response, problem_responses
+from api.orders.models import EventAppend, EventPage, EventResource
 from orderflow.errors import InvalidInput
 from workflows.order_machine import COMMAND_BY_EVENT_TYPE
 
@@ -21,44 +22,37 @@ router = APIRouter(prefix="/v1/orders/{order_id}/events", tags=["events"])
     "",
     summary="Read the event log",
     response_class=HalResponse,
+    response_model=EventPage,
     responses={
-        200: hal_response(PageDoc, "A page of the event log"),
+        200: hal(EventPage, "A page of the event log"),
         **problem_responses(404, 503),
     },
 )
 async def list_events(
     order_id: int,
     orders: OrdersDep,
-    links: LinksDep,
+    to: LinksDep,
     page: Annotated[int, Query(ge=0, description="Page number, from 0")] = 0,
     size: Annotated[int, Query(ge=1, le=500)] = 20,
 ) -> HalResponse:
     """The order's events, oldest first, however long the order has lived: events its
     workflow has trimmed after continue-as-new are read from the outbox."""
-    result = await orders.events(order_id, page * size, size)
-    body = numbered_page(
-        "orderEventList",
-        [event_resource(e, links) for e in result.events],
-        total=result.total,
-        page=page,
-        size=size,
-        href=lambda number: links.events(order_id, page=number, size=size),
-        order=links.order(order_id),
+    found = await orders.events(order_id, page * size, size)
+    return HalResponse(
+        EventPage.of(order_id, found.events, total=found.total, page=page, size=size, to=to)
     )
-    return HalResponse(body)
 
 
 @router.get(
     "/{event_id}",
     summary="Read one event",
     response_class=HalResponse,
-    responses={200: hal_response(EventDoc, "The event"), **problem_responses(404, 503)},
+    response_model=EventResource,
+    responses={200: hal(EventResource, "The event"), **problem_responses(404, 503)},
 )
-async def read_event(
-    order_id: int, event_id: int, orders: OrdersDep, links: LinksDep
-) -> HalResponse:
+async def read_event(order_id: int, event_id: int, orders: OrdersDep, to: LinksDep) -> HalResponse:
     """One event of the order's log."""
-    return HalResponse(event_resource(await orders.event(order_id, event_id), links))
+    return HalResponse(EventResource.of(await orders.event(order_id, event_id), to))
 
 
 @router.post(
@@ -66,8 +60,9 @@ async def read_event(
     summary="Append a domain event",
     status_code=201,
     response_class=HalResponse,
+    response_model=EventResource,
     responses={
-        201: hal_response(EventDoc, "The appended event"),
+        201: hal(EventResource, "The appended event"),
         **problem_responses(400, 404, 409, 422, 503),
     },
 )
@@ -75,7 +70,7 @@ async def append_event(
     order_id: int,
     body: EventAppend,
     orders: OrdersDep,
-    links: LinksDep,
+    to: LinksDep,
     idempotency_key: IdempotencyKey = None,
 ) -> HalResponse:
     """Append a domain event directly; the state machine checks it like the matching command."""
@@ -88,5 +83,4 @@ async def append_event(
     params = checked_parameters(spec, body.parameters())
     result = await orders.run(order_id, spec, idempotency_key or str(uuid.uuid4()), params)
     assert result.event is not None
-    resource = event_resource(result.event, links)
-    return HalResponse(resource, 201, headers={"Location": resource["_links"]["self"]["href"]})
+    return created(EventResource.of(result.event, to))

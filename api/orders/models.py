@@ -1,4 +1,5 @@
-"""Request bodies, and response shapes for the OpenAPI docs (responses are rendered by hal.py)."""
+"""The shapes of the order API: request bodies, and resource models that render the HAL
+bodies and are the OpenAPI schemas."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflows.order_machine import EventType, OrderStatus
+from api.http.hal import Link, LinkMap, NumberedPage, Resource, link, links, numbered_links
+from api.http.links import Links
+from api.orders.service import OrderSummary
+from orderflow.messages import EpochMillis, Id, OrderEventData, Shape
+from workflows.order_machine import COMMANDS, EventType, OrderStatus
+from workflows.order_names import order_workflow_id
+from workflows.order_types import Order, OrderEvent
 
 _BASE = "http://localhost:8000/v1/orders/1"
 
@@ -16,7 +23,7 @@ class OrderCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"accountId": 1234}]})
 
-    account_id: int = Field(alias="accountId", gt=0, strict=True, description="The customer's id")
+    account_id: Id = Field(alias="accountId", strict=True, description="The customer's id")
 
 
 class EventAppend(BaseModel):
@@ -40,14 +47,24 @@ class EventAppend(BaseModel):
         return {k: v for k, v in self.model_dump(exclude={"type"}).items() if v is not None}
 
 
-class Link(BaseModel):
-    href: str
-    templated: bool | None = None
-    title: str | None = None
-    type: str | None = None
+def _order_links(order_id: int, account_id: int | None, run_id: str, to: Links) -> LinkMap:
+    history = None
+    if run_id:  # the Web UI's page for a workflow needs the run id
+        history = link(
+            to.workflow_history(order_workflow_id(order_id), run_id),
+            type="text/html",
+            title="Temporal Web UI",
+        )
+    return links(
+        self=to.order(order_id),
+        commands=to.commands(order_id),
+        events=to.events(order_id),
+        customer=to.customer(account_id) if account_id is not None else None,
+        history=history,
+    )
 
 
-class OrderDoc(BaseModel):
+class OrderResource(Resource):
     """An order (application/hal+json). Fields that are not set are left out."""
 
     model_config = ConfigDict(
@@ -77,19 +94,55 @@ class OrderDoc(BaseModel):
         }
     )
 
-    orderId: int
-    accountId: int
+    order_id: Id
+    account_id: Id
     status: OrderStatus
-    restaurantId: int | None = None
-    driverId: int | None = None
+    restaurant_id: Id | None = None
+    driver_id: Id | None = None
     lat: float | None = None
     lon: float | None = None
-    createdAt: int = Field(description="Epoch milliseconds")
-    lastModified: int = Field(description="Epoch milliseconds")
-    links: dict[str, Link] = Field(alias="_links")
+    created_at: EpochMillis
+    last_modified: EpochMillis
+
+    @classmethod
+    def of(cls, order: Order, to: Links) -> OrderResource:
+        fields = {name: getattr(order, name) for name in cls.model_fields if name != "links"}
+        return cls(**fields, links=_order_links(order.order_id, order.account_id, order.run_id, to))
 
 
-class EventDoc(BaseModel):
+class OrderSummaryResource(Resource):
+    """An order as visibility lists it: its indexed fields, without a query."""
+
+    order_id: Id
+    account_id: Id | None = None
+    status: OrderStatus | None = None
+    restaurant_id: Id | None = None
+    driver_id: Id | None = None
+
+    @classmethod
+    def of(cls, summary: OrderSummary, to: Links) -> OrderSummaryResource:
+        fields = {name: getattr(summary, name) for name in cls.model_fields if name != "links"}
+        order_links = _order_links(summary.order_id, summary.account_id, summary.run_id, to)
+        return cls(**fields, links=order_links)
+
+
+class OrderList(Shape):
+    orders: list[OrderSummaryResource]
+
+
+class ListPage(BaseModel):
+    size: int
+    count: int
+
+
+class OrderPage(Resource):
+    """A page of orders; follow ``next`` for more."""
+
+    embedded: OrderList = Field(alias="_embedded")
+    page: ListPage
+
+
+class EventResource(Resource, OrderEventData):
     """One event of an order's log (application/hal+json)."""
 
     model_config = ConfigDict(
@@ -103,31 +156,47 @@ class EventDoc(BaseModel):
                     "restaurantId": 101,
                     "createdAt": 1614618409141,
                     "lastModified": 1614618409141,
-                    "_links": {
-                        "self": {"href": f"{_BASE}/events/2"},
-                        "order": {"href": _BASE},
-                    },
+                    "_links": {"self": {"href": f"{_BASE}/events/2"}, "order": {"href": _BASE}},
                 }
             ]
         }
     )
 
-    eventId: int
-    orderId: int
-    type: EventType
-    orderStatus: OrderStatus
-    restaurantId: int | None = None
-    driverId: int | None = None
-    lat: float | None = None
-    lon: float | None = None
-    reason: str | None = None
-    commandId: str | None = None
-    createdAt: int
-    lastModified: int
-    links: dict[str, Link] = Field(alias="_links")
+    @classmethod
+    def of(cls, event: OrderEvent, to: Links) -> EventResource:
+        data = OrderEventData.from_event(event)
+        event_links = links(
+            self=to.event(event.order_id, event.event_id), order=to.order(event.order_id)
+        )
+        return cls(**dict(data), links=event_links)
 
 
-class CommandsDoc(BaseModel):
+class EventList(Shape):
+    order_event_list: list[EventResource]
+
+
+class EventPage(Resource):
+    """A page of an order's event log, oldest first."""
+
+    embedded: EventList = Field(alias="_embedded")
+    page: NumberedPage
+
+    @classmethod
+    def of(
+        cls, order_id: int, events: list[OrderEvent], *, total: int, page: int, size: int, to: Links
+    ) -> EventPage:
+        page_links, numbers = numbered_links(
+            total=total,
+            page=page,
+            size=size,
+            href=lambda number: to.events(order_id, page=number, size=size),
+            order=to.order(order_id),
+        )
+        items = [EventResource.of(event, to) for event in events]
+        return cls(embedded=EventList(order_event_list=items), links=page_links, page=numbers)
+
+
+class CommandsResource(Resource):
     """The commands valid now, as links; parameterised ones are URI templates."""
 
     model_config = ConfigDict(
@@ -135,12 +204,7 @@ class CommandsDoc(BaseModel):
             "examples": [
                 {
                     "orderId": 1,
-                    "commands": [
-                        "assignOrder",
-                        "updateOrderLocation",
-                        "updateOrderStatus",
-                        "cancelOrder",
-                    ],
+                    "commands": ["assignOrder", "updateOrderLocation", "cancelOrder"],
                     "_links": {
                         "self": {"href": f"{_BASE}/commands"},
                         "order": {"href": _BASE},
@@ -155,59 +219,28 @@ class CommandsDoc(BaseModel):
         }
     )
 
-    orderId: int
+    order_id: Id
     commands: list[str]
-    links: dict[str, Link] = Field(alias="_links")
+
+    @classmethod
+    def of(cls, order_id: int, names: list[str], to: Links) -> CommandsResource:
+        command_links: dict[str, str | Link] = {
+            "self": to.commands(order_id),
+            "order": to.order(order_id),
+        }
+        for name in names:
+            command = COMMANDS[name]
+            href = to.command(order_id, name)
+            if command.parameters:
+                href += "{?" + ",".join(p.name for p in command.parameters) + "}"
+            command_links[name] = link(
+                href, title=command.summary, templated=True if command.parameters else None
+            )
+        return cls(order_id=order_id, commands=names, links=links(**command_links))
 
 
-class PageDoc(BaseModel):
-    """A page of a collection: items under ``_embedded``, ``next``/``prev`` links."""
+class CommandAccepted(Resource):
+    """A command recorded (Prefer: respond-async); its outcome comes later."""
 
-    embedded: dict[str, list[dict[str, Any]]] = Field(alias="_embedded")
-    links: dict[str, Link] = Field(alias="_links")
-    page: dict[str, int] | None = None
-
-
-class ProblemDoc(BaseModel):
-    """An error (application/problem+json, RFC 9457)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "urn:orderflow:problem:command-not-allowed",
-                    "title": "Conflict",
-                    "status": 409,
-                    "detail": "prepareOrder is not allowed in status ORDER_CREATED; "
-                    "allowed: assignOrder, updateOrderLocation, updateOrderStatus, cancelOrder",
-                    "instance": "/v1/orders/1/commands/prepareOrder",
-                    "orderStatus": "ORDER_CREATED",
-                    "allowedCommands": [
-                        "assignOrder",
-                        "updateOrderLocation",
-                        "updateOrderStatus",
-                        "cancelOrder",
-                    ],
-                }
-            ]
-        },
-    )
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str
-
-
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problems an operation can answer with."""
-    return {
-        status: {"model": ProblemDoc, "content": {"application/problem+json": {}}}
-        for status in statuses
-    }
-
-
-def hal_response(model: type[BaseModel], description: str) -> dict[str, Any]:
-    return {"model": model, "description": description, "content": {"application/hal+json": {}}}
+    order_id: Id
+    command_id: str

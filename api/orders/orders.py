@@ -9,8 +9,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.http.deps import IdempotencyKey, LinksDep, OrdersDep
-from api.http.hal import HalResponse, order_resource, order_summary_resource, page_links
-from api.orders.models import OrderCreate, OrderDoc, PageDoc, hal_response, problem_responses
+from api.http.hal import HalResponse, created, hal, link, links
+from api.http.problems import problem_responses
+from api.orders.models import (
+    ListPage,
+    OrderCreate,
+    OrderList,
+    OrderPage,
+    OrderResource,
+    OrderSummaryResource,
+)
 from orderflow.errors import BadPageToken
 from workflows import order_names as names
 from workflows.order_machine import OrderStatus
@@ -23,37 +31,39 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
     summary="Place an order",
     status_code=201,
     response_class=HalResponse,
-    responses={201: hal_response(OrderDoc, "The new order"), **problem_responses(400, 422, 503)},
+    response_model=OrderResource,
+    responses={201: hal(OrderResource, "The new order"), **problem_responses(400, 422, 503)},
 )
 async def create_order(
-    body: OrderCreate, orders: OrdersDep, links: LinksDep, idempotency_key: IdempotencyKey = None
+    body: OrderCreate, orders: OrdersDep, to: LinksDep, idempotency_key: IdempotencyKey = None
 ) -> HalResponse:
     """Place an order: starts its workflow and answers 201 with the order in ORDER_CREATED."""
     order = await orders.place(body.account_id, idempotency_key)
-    resource = order_resource(order, links)
-    return HalResponse(resource, 201, headers={"Location": links.order(order.order_id)})
+    return created(OrderResource.of(order, to))
 
 
 @router.get(
     "/{order_id}",
     summary="Read an order",
     response_class=HalResponse,
-    responses={200: hal_response(OrderDoc, "The order"), **problem_responses(404, 503)},
+    response_model=OrderResource,
+    responses={200: hal(OrderResource, "The order"), **problem_responses(404, 503)},
 )
-async def read_order(order_id: int, orders: OrdersDep, links: LinksDep) -> HalResponse:
+async def read_order(order_id: int, orders: OrdersDep, to: LinksDep) -> HalResponse:
     """The order as its workflow holds it now (or, long closed, as its events tell)."""
-    return HalResponse(order_resource(await orders.read(order_id), links))
+    return HalResponse(OrderResource.of(await orders.read(order_id), to))
 
 
 @router.get(
     "",
     summary="Find orders",
     response_class=HalResponse,
-    responses={200: hal_response(PageDoc, "A page of orders"), **problem_responses(422, 503)},
+    response_model=OrderPage,
+    responses={200: hal(OrderPage, "A page of orders"), **problem_responses(422, 503)},
 )
 async def list_orders(
     orders: OrdersDep,
-    links: LinksDep,
+    to: LinksDep,
     account_id: Annotated[int | None, Query(alias="accountId", gt=0)] = None,
     status: OrderStatus | None = None,
     restaurant_id: Annotated[int | None, Query(alias="restaurantId", gt=0)] = None,
@@ -84,21 +94,21 @@ async def list_orders(
         "driverId": driver_id,
         "size": size,
     }
-    next_href = links.orders(**params, page=_encode_token(next_token)) if next_token else None
-    body = {
-        "_embedded": {"orders": [order_summary_resource(s, links) for s in summaries]},
-        "_links": page_links(
-            links.orders(**params, page=page),
-            next_href,
-            first=links.orders(**params),
-        ),
-        "page": {"size": size, "count": len(summaries)},
-    }
-    body["_links"]["find"] = {
-        "href": links.orders() + "{?accountId,status,restaurantId,driverId,size}",
-        "templated": True,
-    }
-    return HalResponse(body)
+    next_href = to.orders(**params, page=_encode_token(next_token)) if next_token else None
+    page_links = links(
+        self=to.orders(**params, page=page),
+        next=next_href,
+        first=to.orders(**params),
+        find=link(to.orders() + "{?accountId,status,restaurantId,driverId,size}", templated=True),
+    )
+    items = [OrderSummaryResource.of(summary, to) for summary in summaries]
+    return HalResponse(
+        OrderPage(
+            embedded=OrderList(orders=items),
+            links=page_links,
+            page=ListPage(size=size, count=len(items)),
+        )
+    )
 
 
 def _encode_token(token: bytes) -> str:

@@ -1,21 +1,34 @@
 """The message catalog, generated from the code that handles the messages, so it cannot
-drift: every command, query and event with its version, owner and JSON Schema.
+drift: every command, query and event with its version, owner and JSON Schema. The
+schemas are those of the models that validate requests and shape published data.
 
-Served at /v1/catalog; ``python -m orderflow.catalog_export`` writes it as an EventCatalog folder.
+Served at /v1/catalog; ``orderflow catalog export DIR`` writes it as an EventCatalog folder.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 
 from api.customers.models import CustomerCreate, CustomerPatch
 from api.http.deps import LinksDep
-from api.http.hal import HalResponse
+from api.http.hal import HalResponse, Resource, links
+from api.http.problems import problem_responses
+from api.orders.models import OrderCreate
 from orderflow.errors import NotFound
-from workflows.order_machine import COMMANDS, EventType, OrderStatus, Parameter
+from orderflow.messages import CustomerData, CustomerUpdatedData, Id, OrderEventData, Shape
+from workflows.order_machine import (
+    COMMAND_BY_EVENT_TYPE,
+    COMMANDS,
+    EventType,
+    OrderStatus,
+    Parameter,
+)
 
 Kind = Literal["command", "query", "event"]
 CUSTOMERS = "customer-platform"
@@ -26,6 +39,8 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 @dataclass(frozen=True)
 class Message:
+    """One message of the catalog: what it is, who owns it, and the JSON Schema of its data."""
+
     name: str
     kind: Kind
     summary: str
@@ -34,173 +49,146 @@ class Message:
     schema: dict[str, Any]
     version: str = VERSION
     http: str = ""
-    examples: list[dict[str, Any]] = field(default_factory=list)
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "version": self.version,
-            "summary": self.summary,
-            "owner": self.owner,
-            "service": self.service,
-            "http": self.http,
-            "schema": self.schema,
-        }
 
 
-def _object(properties: dict[str, Any], required: list[str], title: str) -> dict[str, Any]:
-    return {
-        "$schema": DRAFT,
-        "title": title,
-        "type": "object",
-        "properties": properties,
-        "required": required,
-        "additionalProperties": False,
-    }
+class Catalog(Resource):
+    """Every message of both services."""
+
+    services: list[str]
+    messages: list[Message]
 
 
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"anyOf": [schema, {"type": "null"}]}
+class OrderQuery(Shape):
+    order_id: Id
 
 
-_ID = {"type": "integer", "minimum": 1}
-_MILLIS = {"type": "integer", "description": "Epoch milliseconds"}
-_TEXT = {"type": "string", "maxLength": 200}
-_STATUS = {"type": "string", "enum": [s.value for s in OrderStatus]}
+class OrderEventsQuery(OrderQuery):
+    page: int = Field(0, ge=0)
+    size: int = Field(20, ge=1)
+
+
+class CustomerQuery(Shape):
+    customer_id: Id
+
+
+def _schema(model: type[BaseModel], *, serialization: bool = False) -> dict[str, Any]:
+    mode: Literal["validation", "serialization"] = (
+        "serialization" if serialization else "validation"
+    )
+    return {"$schema": DRAFT, **model.model_json_schema(by_alias=True, mode=mode)}
+
+
+# The JSON Schema of each kind of command parameter (the state machine checks the same).
 _KINDS: dict[str, dict[str, Any]] = {
-    "id": _ID,
+    "id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
     "latitude": {"type": "number", "minimum": -90, "maximum": 90},
     "longitude": {"type": "number", "minimum": -180, "maximum": 180},
-    "status": _STATUS,
+    "status": {"type": "string", "enum": [s.value for s in OrderStatus]},
     "text": {"type": "string", "maxLength": 500},
 }
-_ADDRESS = {
-    "type": "object",
-    "properties": {"street": _TEXT, "city": _TEXT, "postalCode": _TEXT, "country": _TEXT},
-    "additionalProperties": False,
-}
-_CUSTOMER: dict[str, dict[str, Any]] = {
-    "customerId": _ID,
-    "firstName": {"type": "string", "minLength": 1, "maxLength": 100},
-    "lastName": {"type": "string", "minLength": 1, "maxLength": 100},
-    "email": {"type": "string", "maxLength": 254},
-    "phone": {"type": "string", "maxLength": 32},
-    "address": _ADDRESS,
-    "createdAt": _MILLIS,
-    "lastModified": _MILLIS,
-    "version": {"type": "integer", "minimum": 1},
-}
-_CUSTOMER_REQUIRED = ["customerId", "firstName", "lastName", "email", "createdAt",
-                      "lastModified", "version"]  # fmt: skip
 
 
 def _parameters_schema(name: str, parameters: tuple[Parameter, ...]) -> dict[str, Any]:
     properties = {p.name: {**_KINDS[p.kind], "description": p.description} for p in parameters}
-    return _object(properties, [p.name for p in parameters if p.required], name)
+    return {
+        "$schema": DRAFT,
+        "title": name,
+        "type": "object",
+        "properties": properties,
+        "required": [p.name for p in parameters if p.required],
+        "additionalProperties": False,
+    }
+
+
+_OPTIONAL_EVENT_FIELDS = ("restaurantId", "driverId", "lat", "lon", "reason")
 
 
 def _order_event_schema(event_type: EventType) -> dict[str, Any]:
-    command = next((c for c in COMMANDS.values() if c.event_type == event_type), None)
-    carried = {p.name: _KINDS[p.kind] for p in command.parameters} if command else {}
-    carried.pop("status", None)  # a status update carries its target as orderStatus
-    properties = {
-        "eventId": {"type": "integer", "minimum": 1},
-        "orderId": _ID,
-        "type": {"const": event_type.value},
-        "orderStatus": _STATUS,
-        "commandId": {"type": "string"},
-        "createdAt": _MILLIS,
-        "lastModified": _MILLIS,
-        **carried,
-    }
-    required = ["eventId", "orderId", "type", "orderStatus", "createdAt", "lastModified"]
-    required += [p.name for p in (command.parameters if command else ())
-                 if p.required and p.name in carried]  # fmt: skip
-    return _object(properties, required, event_type.message)
+    """OrderEventData's schema, narrowed to one event type and the fields it carries."""
+    schema = _schema(OrderEventData, serialization=True)
+    command = COMMAND_BY_EVENT_TYPE.get(event_type)
+    parameters = command.parameters if command else ()
+    carried = {p.name for p in parameters if p.name != "status"}  # status: orderStatus
+    properties = schema["properties"]
+    for name in _OPTIONAL_EVENT_FIELDS:
+        if name not in carried:
+            del properties[name]
+    properties["type"] = {"const": event_type.value}
+    required = [p.name for p in parameters if p.required and p.name in carried]
+    schema["required"] = [*schema["required"], *required]
+    schema["title"] = event_type.message
+    return schema
 
 
-def _with_draft(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"$schema": DRAFT, **schema}
-
-
-def _customer_messages() -> list[Message]:
+def _message(owner: str, service: str) -> Callable[..., Message]:
     def message(
         name: str, kind: Kind, summary: str, schema: dict[str, Any], http: str = ""
     ) -> Message:
-        return Message(name, kind, summary, CUSTOMERS, "customer-api", schema, http=http)
+        return Message(name, kind, summary, owner, service, schema, http=http)
 
-    customer = _object(_CUSTOMER, _CUSTOMER_REQUIRED, "Customer")
-    changeable = ("firstName", "lastName", "email", "phone", "address")
-    changes = {
-        "type": "object",
-        "properties": {name: _nullable(_CUSTOMER[name]) for name in changeable},
-        "additionalProperties": False,
-    }
-    updated = {"customerId": _ID, "version": _CUSTOMER["version"], "changes": changes}
+    return message
+
+
+def _customer_messages() -> list[Message]:
+    message = _message(CUSTOMERS, "customer-api")
+    created = _schema(CustomerData, serialization=True)
+    updated = _schema(CustomerUpdatedData, serialization=True)
     return [
         message(
             "RegisterCustomer",
             "command",
             "Register a new customer",
-            _with_draft(CustomerCreate.model_json_schema()),
+            _schema(CustomerCreate),
             "POST /v1/customers",
         ),
         message(
             "UpdateCustomer",
             "command",
             "Change some of a customer's details (a JSON merge patch)",
-            _with_draft(CustomerPatch.model_json_schema()),
+            _schema(CustomerPatch),
             "PATCH /v1/customers/{customerId}",
         ),
-        message("GetCustomer", "query", "Read a customer", customer, "GET /v1/customers/{id}"),
-        message("CustomerRegistered", "event", "A customer was registered", customer),
         message(
-            "CustomerUpdated",
-            "event",
-            "A customer's details changed: the changed fields",
-            _object(updated, ["customerId", "version", "changes"], "CustomerUpdated"),
+            "GetCustomer",
+            "query",
+            "Read a customer",
+            _schema(CustomerQuery),
+            "GET /v1/customers/{customerId}",
+        ),
+        message("CustomerRegistered", "event", "A customer was registered", created),
+        message(
+            "CustomerUpdated", "event", "A customer's details changed: the changed fields", updated
         ),
     ]
 
 
 def _order_messages() -> list[Message]:
-    def message(
-        name: str, kind: Kind, summary: str, schema: dict[str, Any], http: str = ""
-    ) -> Message:
-        return Message(name, kind, summary, ORDERS, "order-api", schema, http=http)
-
-    order = {"orderId": _ID}
-    page = {"page": {"type": "integer", "minimum": 0}, "size": {"type": "integer", "minimum": 1}}
+    message = _message(ORDERS, "order-api")
     messages = [
         message(
             "PlaceOrder",
             "command",
             "Place an order for a registered customer",
-            _object({"accountId": _ID}, ["accountId"], "PlaceOrder"),
+            _schema(OrderCreate),
             "POST /v1/orders",
         ),
         message(
-            "GetOrder",
-            "query",
-            "Read an order",
-            _object(order, ["orderId"], "GetOrder"),
-            "GET /v1/orders/{orderId}",
-        ),  # fmt: skip
+            "GetOrder", "query", "Read an order", _schema(OrderQuery), "GET /v1/orders/{orderId}"
+        ),
         message(
             "GetOrderEvents",
             "query",
             "Read an order's event log, paged",
-            _object({**order, **page}, ["orderId"], "GetOrderEvents"),
+            _schema(OrderEventsQuery),
             "GET /v1/orders/{orderId}/events",
-        ),  # fmt: skip
+        ),
         message(
             "GetOrderCommands",
             "query",
             "The commands an order accepts now",
-            _object(order, ["orderId"], "GetOrderCommands"),
+            _schema(OrderQuery),
             "GET /v1/orders/{orderId}/commands",
-        ),  # fmt: skip
+        ),
     ]
     # Order commands keep their signal names (assignOrder, orderPickedUp): one name end to end.
     for command in COMMANDS.values():
@@ -215,27 +203,32 @@ def _order_messages() -> list[Message]:
     return messages
 
 
-def build_catalog() -> list[Message]:
+@cache
+def build_catalog() -> tuple[Message, ...]:
     """Every message of both services, from the code that defines them."""
-    return _customer_messages() + _order_messages()
+    return (*_customer_messages(), *_order_messages())
 
 
 router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
 
 
-@router.get("", summary="The message catalog", response_class=HalResponse)
-async def read_catalog(links: LinksDep) -> HalResponse:
+@router.get("", summary="The message catalog", response_class=HalResponse, response_model=Catalog)
+async def read_catalog(to: LinksDep) -> HalResponse:
     """Every command, query and event, with its version, owner and JSON Schema."""
-    messages = build_catalog()
-    body = {
-        "services": sorted({m.service for m in messages}),
-        "messages": [m.public() for m in messages],
-        "_links": {"self": {"href": f"{links.base}/v1/catalog"}},
-    }
-    return HalResponse(body)
+    messages = list(build_catalog())
+    catalog = Catalog(
+        services=sorted({m.service for m in messages}),
+        messages=messages,
+        links=links(self=f"{to.base}/v1/catalog"),
+    )
+    return HalResponse(catalog)
 
 
-@router.get("/events/{name}/schema", summary="An event's JSON Schema")
+@router.get(
+    "/events/{name}/schema",
+    summary="An event's JSON Schema",
+    responses=problem_responses(404),
+)
 async def read_event_schema(name: str) -> dict[str, Any]:
     """The `dataschema` of a published event."""
     for message in build_catalog():

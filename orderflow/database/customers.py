@@ -13,11 +13,11 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from orderflow.database.outbox import OutboxEvent, append_new, new_event
 from orderflow.errors import CustomerNotFound, DuplicateEmail, VersionMismatch
+from orderflow.messages import CustomerChangesData, CustomerData
 from workflows.customer_types import (
     CustomerChanges,
     CustomerDetails,
     CustomerRecord,
-    public_fields,
 )
 
 
@@ -105,7 +105,12 @@ def register(engine: Engine, request_id: str, details: CustomerDetails) -> Custo
             return _after_conflict(engine, request_id, details.email)
         record = to_record(row)
         append_new(
-            session, [_customer_event(row, "CustomerRegistered", request_id, record.public())]
+            session,
+            [
+                _customer_event(
+                    row, "CustomerRegistered", request_id, CustomerData.from_record(record).wire()
+                )
+            ],
         )
         session.commit()
         return record
@@ -156,7 +161,7 @@ def update(
             session.rollback()
             raise DuplicateEmail.of(str(changed["email"])) from None
         record = to_record(row)
-        data = {"changes": public_fields(changed)}
+        data = {"changes": CustomerChangesData.from_columns(changed).wire()}
         append_new(session, [_customer_event(row, "CustomerUpdated", request_id, data)])
         session.commit()
         return record
