@@ -87,12 +87,8 @@ def _pointer(message: Message) -> dict[str, str]:
     return {"id": message.name, "version": message.version}
 
 
-def main() -> int:
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "eventcatalog")
-    files = export(target)
-    print(f"wrote {len(files)} files under {target}/")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m orderflow.catalog_export DIR` still works: it is `orderflow catalog export DIR`.
+    from orderflow.cli import main
+
+    sys.exit(main(["catalog", "export", *sys.argv[1:]]))
