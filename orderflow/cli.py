@@ -65,16 +65,24 @@ def run_api(args: argparse.Namespace) -> int:
 
 
 def run_migrate(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import OperationalError
+
     from orderflow.database.engine import create_database_engine
     from orderflow.database.migrate import upgrade
     from orderflow.settings import get_settings
 
     engine = create_database_engine(get_settings().database_url)
+    where = engine.url.render_as_string()  # the password hidden
     try:
         upgrade(engine, args.revision)
-        print(f"database at {engine.url.render_as_string()} is at {args.revision}")
+    except OperationalError as error:
+        # One line an orchestrator's log shows well; the step is retried (restart: on-failure).
+        reason = str(error.orig or error).strip().splitlines()[0]
+        print(f"orderflow: cannot migrate the database at {where}: {reason}", file=sys.stderr)
+        return 1
     finally:
         engine.dispose()
+    print(f"database at {where} is at {args.revision}")
     return 0
 
 

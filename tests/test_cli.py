@@ -84,6 +84,15 @@ def test_migrate_brings_a_fresh_sqlite_file_to_the_head(tmp_path: Path) -> None:
     assert revision == "0001"
 
 
+def test_migrate_without_a_database_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://postgres:secret@127.0.0.1:{free_port()}/nowhere"
+    result = orderflow("migrate", cwd=tmp_path, DATABASE_URL=url)
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("orderflow: cannot migrate the database at postgresql+psycopg://")
+    assert "secret" not in line and "Traceback" not in result.stderr
+
+
 def test_invalid_settings_are_one_line_each_and_exit_2(tmp_path: Path) -> None:
     result = orderflow("migrate", cwd=tmp_path, DATABASE_URL="", API_PORT="eighty")
     assert result.returncode == 2
