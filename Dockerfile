@@ -23,5 +23,6 @@ WORKDIR /home/orderflow
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
-CMD ["uvicorn", "api.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", \
-     "--proxy-headers", "--forwarded-allow-ips", "*", "--timeout-graceful-shutdown", "5"]
+# The API on API_HOST:API_PORT; workers and the migration step run `orderflow worker …` and
+# `orderflow migrate` from the same image. Behind a proxy: trust its X-Forwarded-* headers.
+CMD ["orderflow", "api", "--forwarded-allow-ips", "*"]

@@ -1,4 +1,5 @@
 # The two commands of the README: `make run` (the whole service) and `make test` (the suite).
+# Every process is started by the `orderflow` command (orderflow/cli.py): `orderflow --help`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,7 @@ PY := $(VENV)/bin/python
 .PHONY: run test lint bench clean
 
 run: $(VENV)/.runtime
-	$(PY) -m orderflow.embedded
+	$(VENV)/bin/orderflow run
 
 test: $(VENV)/.dev
 	$(PY) -m pytest
@@ -17,7 +18,7 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/mypy
 
 bench: $(VENV)/.dev
-	$(PY) -m orderflow.bench.orders
+	$(VENV)/bin/orderflow bench orders
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,4 +32,4 @@ $(VENV)/.dev: pyproject.toml | $(VENV)/bin/python
 	touch $@ $(VENV)/.runtime
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .ci/eventcatalog/node_modules

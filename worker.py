@@ -1,9 +1,8 @@
-"""The worker: `python worker.py [orders] [customers]` runs those task queues (default both)
+"""The worker: `orderflow worker [orders] [customers]` runs those task queues (default both)
 until SIGTERM/SIGINT, so each kind of work can be scaled on its own."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import signal
@@ -28,7 +27,6 @@ from workflows.customer_workflows import RegisterCustomerWorkflow, UpdateCustome
 from workflows.order_workflow import OrderWorkflow
 
 log = logging.getLogger("orderflow.worker")
-KINDS = ("orders", "customers")
 
 
 def build_worker(
@@ -118,9 +116,7 @@ async def main(kinds: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("kinds", nargs="*", metavar="{orders,customers}", help="default: both")
-    kinds = parser.parse_args().kinds or list(KINDS)
-    if unknown := set(kinds) - set(KINDS):
-        parser.error(f"unknown kind of work: {', '.join(sorted(unknown))}")
-    sys.exit(asyncio.run(main(kinds)))
+    # `python worker.py orders` still works: it is `orderflow worker orders`.
+    from orderflow.cli import main as orderflow
+
+    sys.exit(orderflow(["worker", *sys.argv[1:]]))

@@ -1,7 +1,8 @@
-"""The embedded stack in one command: Temporal dev server, one worker and the API.
+"""The embedded stack in one command: Temporal dev server, a worker per task queue and the API.
 
-Run with ``python -m orderflow.embedded``. Ctrl-C or SIGTERM stops every process it started;
-state lives under the data folder, so the next start finds the same orders.
+Run with ``orderflow run`` (``make run``). Each child is started through the same command as
+in production (``orderflow worker orders``, ``orderflow api``). Ctrl-C or SIGTERM stops every
+process it started; state lives under the data folder, so the next start finds the same orders.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from temporalio.api.namespace.v1 import NamespaceConfig
 from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
 
 from orderflow import temporal
+from orderflow.cli import command_line
 from orderflow.database.engine import create_database_engine
 from orderflow.database.migrate import upgrade
 from orderflow.settings import Settings, get_settings
@@ -145,15 +147,9 @@ def main() -> int:
         stack.start("temporal", dev_server_command(settings))
         asyncio.run(_prepare_temporal(settings))
         # One process per task queue, as in production: each scales on its own.
-        stack.start("orders-worker", [sys.executable, "worker.py", "orders"])
-        stack.start("customers-worker", [sys.executable, "worker.py", "customers"])
-        stack.start("api", [
-            sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
-            "--host", settings.api_host, "--port", str(settings.api_port),
-            "--proxy-headers", "--log-level", "warning",
-            # Open event streams never end by themselves: cut them on shutdown.
-            "--timeout-graceful-shutdown", "5",
-        ])  # fmt: skip
+        stack.start("orders-worker", command_line("worker", "orders"))
+        stack.start("customers-worker", command_line("worker", "customers"))
+        stack.start("api", command_line("api", "--log-level", "warning"))
         api_url = f"http://{settings.api_host}:{settings.api_port}"
         _wait_for_http(f"{api_url}/healthz", stack)
         print(

@@ -4,6 +4,8 @@ EventCatalog folder, and every real published event validates against its schema
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,9 @@ from api.published.catalog import build_catalog
 from orderflow.catalog_export import export
 from tests.helpers import WALK, command, create_order, eventually, register_customer
 
+ROOT = Path(__file__).resolve().parent.parent
+# The official EventCatalog linter, pinned; `npm ci --prefix .ci/eventcatalog` installs it.
+LINT = ROOT / ".ci" / "eventcatalog" / "lint"
 SEMVER = r"^\d+\.\d+\.\d+$"
 MESSAGE_FRONT_MATTER = {
     "type": "object",
@@ -123,7 +128,7 @@ def test_request_examples_and_bad_requests_against_command_schemas() -> None:
 def test_the_eventcatalog_export_is_complete_and_consistent(tmp_path: Path) -> None:
     written = export(tmp_path)
     messages = build_catalog()
-    assert len(written) == 2 + 2 + 2 * len(messages)
+    assert len(written) == 1 + 2 + 2 + 2 * len(messages)  # linter config, teams, services
     folders = {"command": "commands", "query": "queries", "event": "events"}
     for message in messages:
         folder = tmp_path / folders[message.kind] / message.name
@@ -135,8 +140,36 @@ def test_the_eventcatalog_export_is_complete_and_consistent(tmp_path: Path) -> N
         assert schema == message.schema
     known = {m.name for m in messages}
     teams = {front_matter(p)["id"] for p in (tmp_path / "teams").glob("*.md")}
+    for team in (tmp_path / "teams").glob("*.md"):
+        assert front_matter(team)["summary"] and front_matter(team)["name"]
     for service in ("customer-api", "order-api"):
         matter = front_matter(tmp_path / "services" / service / "index.md")
         jsonschema.validate(matter, SERVICE_FRONT_MATTER)
         assert {p["id"] for p in matter["sends"] + matter["receives"]} <= known
         assert set(matter["owners"]) <= teams
+
+
+def test_the_export_passes_the_eventcatalog_linter(tmp_path: Path) -> None:
+    """No error and no warning from the official linter (with type checks on); CI installs it."""
+    if not (LINT.parent / "node_modules" / ".bin" / "eventcatalog-linter").exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI installs the linter first: npm ci --prefix .ci/eventcatalog")
+        pytest.skip("the EventCatalog linter is not installed: npm ci --prefix .ci/eventcatalog")
+    export(tmp_path / "eventcatalog")
+    result = subprocess.run(
+        [str(LINT), str(tmp_path / "eventcatalog")], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No problems found!" in result.stdout
+
+    # The check has teeth: a message without a name fails it.
+    broken = tmp_path / "eventcatalog" / "events" / "OrderCreated" / "index.md"
+    broken.write_text(broken.read_text().replace('name: "OrderCreated"\n', ""))
+    result = subprocess.run(
+        [str(LINT), str(tmp_path / "eventcatalog")], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1 and "schema/valid-type" in result.stdout, result.stdout
+    # …and so does a folder with nothing in it (the linter itself would exit 0).
+    (tmp_path / "empty").mkdir()
+    result = subprocess.run([str(LINT), str(tmp_path / "empty")], capture_output=True, text=True)
+    assert result.returncode == 1, result.stdout + result.stderr

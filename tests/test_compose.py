@@ -3,11 +3,14 @@ image, command, port and variable they name exists in the project and agrees wit
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -16,8 +19,8 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
+from orderflow import cli
 from orderflow.settings import Settings
-from worker import KINDS
 from workflows.order_names import SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,9 +35,21 @@ def resolved(value: object) -> str:
     return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))
 
 
-def module_exists(module: str) -> bool:
-    path = ROOT.joinpath(*module.split("."))
-    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+def image_command() -> list[str]:
+    """The Dockerfile's CMD (exec form): what a service without a command runs."""
+    cmd = re.search(r"^CMD (\[.*?\])$", DOCKERFILE.replace("\\\n", " "), re.M)
+    assert cmd, "the Dockerfile has no exec-form CMD"
+    command: list[str] = json.loads(cmd.group(1))
+    return command
+
+
+def orderflow_command(command: list[str]) -> argparse.Namespace:
+    """What the `orderflow` console script makes of ``command``, parsed by its own parser."""
+    assert command[0] == "orderflow", command
+    try:
+        return cli.parse_arguments(command[1:])
+    except SystemExit:
+        pytest.fail(f"`{' '.join(command)}` is not a command of the orderflow CLI")
 
 
 def test_the_services_of_the_production_topology() -> None:
@@ -52,17 +67,19 @@ def test_the_services_of_the_production_topology() -> None:
         assert SERVICES[worker]["stop_grace_period"]
 
 
-def test_every_command_runs_something_the_project_has() -> None:
-    for name, service in OURS.items():
-        command = service.get("command")
-        if command is None:  # the image's CMD: the API
-            cmd = re.search(r"^CMD \[(.*?)\]", DOCKERFILE, re.M | re.S)
-            assert cmd and '"api.main:create_app"' in cmd.group(1) and module_exists("api.main")
-            continue
-        assert command[:2] == ["python", "-m"] and module_exists(command[2]), name
-        if command[2] == "worker":
-            assert set(command[3:]) <= set(KINDS) and command[3:], name
-    assert module_exists("orderflow.database.migrate")
+def test_every_command_is_a_subcommand_of_the_orderflow_cli() -> None:
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"orderflow": "orderflow.cli:main"}
+    runs = {
+        name: orderflow_command(service.get("command") or image_command())
+        for name, service in OURS.items()
+    }
+    assert runs["migrate"].handler is cli.run_migrate and runs["migrate"].revision == "head"
+    assert runs["api"].handler is cli.run_api  # the image's CMD
+    assert runs["api"].forwarded_allow_ips == "*"  # behind Docker's proxy and a balancer
+    for kind in cli.WORKER_KINDS:
+        worker = runs[f"{kind}-worker"]
+        assert worker.handler is cli.run_worker and worker.kinds == [kind]
 
 
 def test_our_services_are_configured_only_by_settings_variables() -> None:
@@ -133,7 +150,10 @@ def test_the_package_ships_its_migrations(tmp_path: Path) -> None:
     migrations = "orderflow/database/migrations"
     assert f"{migrations}/env.py" in names and f"{migrations}/script.py.mako" in names
     assert any(n.startswith(f"{migrations}/versions/0001") for n in names)
-    assert {"worker.py", "orderflow/settings.py"} <= set(names)
+    assert {"worker.py", "orderflow/settings.py", "orderflow/cli.py"} <= set(names)
+    [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "[console_scripts]\norderflow = orderflow.cli:main" in scripts
 
 
 def test_docker_compose_validates_the_file() -> None:

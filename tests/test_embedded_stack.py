@@ -69,6 +69,13 @@ def alive(pid: int) -> bool:
     )
 
 
+def orderflow_arguments(pid: int) -> list[str]:
+    """The `orderflow` subcommand a child of the stack runs (started as `python -m orderflow`)."""
+    command = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+    assert command[1:3] == ["-m", "orderflow"], command
+    return command[3:]
+
+
 def retention_days(address: str) -> float:
     async def describe() -> float:
         client = await Client.connect(address)
@@ -92,6 +99,11 @@ def test_make_run_starts_the_stack_keeps_orders_and_stops(tmp_path: Path) -> Non
     api = f"http://127.0.0.1:{api_port}"
     with make_run(env, signal.SIGINT) as (output, pids):
         assert f"{api}/docs" in output and f"http://localhost:{ui_port}" in output
+        # One way to start each process: the children are the CLI's own subcommands.
+        started = {name: int(pid) for name, pid in re.findall(r"^started ([\w-]+) \(pid (\d+)\)", output, re.M)}  # fmt: skip
+        assert orderflow_arguments(started["orders-worker"]) == ["worker", "orders"]
+        assert orderflow_arguments(started["customers-worker"]) == ["worker", "customers"]
+        assert orderflow_arguments(started["api"])[0] == "api"
         assert httpx.get(f"{api}/docs").status_code == 200
         assert httpx.get(f"http://127.0.0.1:{ui_port}/").status_code == 200
         ada = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"}

@@ -30,6 +30,8 @@ from tests.helpers import (
 from workflows.order_names import order_workflow_id
 
 ROOT = Path(__file__).resolve().parent.parent
+# The console script pip installed beside this Python: workers start as `orderflow worker …`.
+ORDERFLOW = str(Path(sys.executable).with_name("orderflow"))
 
 
 def worker_environment(settings: Settings) -> dict[str, str]:
@@ -51,7 +53,7 @@ def worker_environment(settings: Settings) -> dict[str, str]:
 @contextmanager
 def worker_process(settings: Settings, *kinds: str) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(
-        [sys.executable, "worker.py", *kinds],
+        [ORDERFLOW, "worker", *kinds],
         cwd=ROOT,
         env=worker_environment(settings),
         stdout=subprocess.PIPE,
@@ -110,7 +112,7 @@ async def test_a_worker_stopped_mid_lifecycle_loses_no_order(
 def test_an_unreachable_temporal_is_one_clear_line(settings: Settings) -> None:
     dead = isolated_settings(settings, temporal_address=f"127.0.0.1:{free_port()}")
     result = subprocess.run(
-        [sys.executable, "worker.py", "orders"],
+        [ORDERFLOW, "worker", "orders"],
         cwd=ROOT,
         env=worker_environment(dead),
         capture_output=True,
@@ -126,9 +128,12 @@ def test_an_unreachable_temporal_is_one_clear_line(settings: Settings) -> None:
 def test_bad_settings_are_one_line_each_and_exit_2() -> None:
     environment = {**os.environ, "WORKER_MAX_CACHED_WORKFLOWS": "-3", "API_PORT": "eighty"}
     for program in (
-        [sys.executable, "worker.py", "orders"],
+        [ORDERFLOW, "worker", "orders"],
+        [ORDERFLOW, "api"],
+        [ORDERFLOW, "run"],
+        [ORDERFLOW, "migrate"],
+        [sys.executable, "worker.py", "orders"],  # the old entry point still works
         [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory", "--port", "0"],
-        [sys.executable, "-m", "orderflow.embedded"],
     ):
         result = subprocess.run(
             program, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60

@@ -1,7 +1,7 @@
 """Benchmark the Customer API: registrations per second over HTTP, and how long a published
 event takes from its transaction to a Server-Sent Events subscriber.
 
-``python -m orderflow.bench.customers [--registrations 400] [--concurrency 40] [--postgres]``
+``orderflow bench customers [--registrations 400] [--concurrency 40] [--postgres]``
 runs on the embedded stack with its SQLite file, or (``--postgres``) with a throw-away
 database on the local PostgreSQL. Nothing here asserts a speed.
 """
@@ -15,7 +15,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -109,14 +109,30 @@ def throwaway_postgres() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--registrations", type=int, default=400)
-    parser.add_argument("--concurrency", type=int, default=40)
-    parser.add_argument("--sse-events", type=int, default=200)
-    parser.add_argument("--sse-rate", type=float, default=20.0)
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--registrations", type=int, default=400, metavar="N", help="how many (%(default)s)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=40, metavar="N", help="at once (%(default)s)"
+    )
+    parser.add_argument(
+        "--sse-events",
+        type=int,
+        default=200,
+        metavar="N",
+        help="events timed to a live subscriber (%(default)s)",
+    )
+    parser.add_argument(
+        "--sse-rate",
+        type=float,
+        default=20.0,
+        metavar="PER_S",
+        help="published per second while timing them (%(default)s)",
+    )
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     @contextmanager
     def database() -> Iterator[str | None]:

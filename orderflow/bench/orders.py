@@ -1,6 +1,6 @@
 """Benchmark: orders walked through their lifecycle over HTTP and through the SDK, one run.
 
-``python -m orderflow.bench.orders [--orders 100] [--rounds 2]`` starts the embedded stack (the
+``orderflow bench orders [--orders 100] [--rounds 2]`` starts the embedded stack (the
 same launcher as ``make run``) on free ports with a throw-away data folder, then, per round:
 
 * HTTP: N concurrent orders, each created, then walked through its lifecycle with
@@ -36,6 +36,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from orderflow import temporal
 from orderflow.bench.stack import RunningStack, cpu_seconds, embedded_stack, own_cpu_seconds
+from orderflow.cli import command_line
 from orderflow.settings import Settings
 from workflows.order_names import order_workflow_id
 from workflows.order_types import CommandSignal, OrderInput
@@ -222,23 +223,32 @@ async def _schedule_to_start(handle: WorkflowHandle[Any, Any]) -> list[float]:
     return waits[1:]  # the first task is the start's, not a signal's
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--orders", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=2)
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--orders", type=int, default=100, metavar="N", help="concurrent orders (%(default)s)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, metavar="N", help="HTTP and SDK rounds (%(default)s)"
+    )
     parser.add_argument(
         "--probe", action="store_true", help="also break down one command's latency when idle"
     )
     parser.add_argument(
-        "--extra-workers", type=int, default=0, help="more order worker processes to start"
+        "--extra-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="more order worker processes to start",
     )
     parser.add_argument(
         "--open-orders",
         type=lambda text: [int(n) for n in text.split(",")],
         default=[],
+        metavar="N,N",
         help="instead: the order worker's memory with this many open orders, e.g. 1000,10000",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with embedded_stack() as stack, extra_workers(stack, args.extra_workers) as extra:
         if args.open_orders:
             asyncio.run(
@@ -254,7 +264,7 @@ def main() -> int:
 
 @contextmanager
 def extra_workers(stack: RunningStack, count: int) -> Iterator[list[int]]:
-    """``count`` more `worker.py orders` processes on the stack's server and task queue."""
+    """``count`` more `orderflow worker orders` processes on the stack's server and task queue."""
     settings = stack.settings
     environment = {
         **os.environ,
@@ -263,8 +273,7 @@ def extra_workers(stack: RunningStack, count: int) -> Iterator[list[int]]:
         "LOG_LEVEL": "WARNING",
     }
     processes = [
-        subprocess.Popen([sys.executable, "worker.py", "orders"], env=environment)
-        for _ in range(count)
+        subprocess.Popen(command_line("worker", "orders"), env=environment) for _ in range(count)
     ]
     try:
         yield [p.pid for p in processes]

@@ -8,13 +8,13 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from orderflow.cli import command_line
 from orderflow.settings import Settings
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -66,7 +66,7 @@ def embedded_stack(database_url: str | None = None) -> Iterator[RunningStack]:
         "LOG_LEVEL": settings.log_level,
     }
     stack = subprocess.Popen(
-        [sys.executable, "-m", "orderflow.embedded"],
+        command_line("run"),
         env={**os.environ, **overrides},
         stdout=subprocess.PIPE,
         text=True,

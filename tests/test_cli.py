@@ -1,0 +1,151 @@
+"""The `orderflow` command, run as a user runs it: the console script in a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from orderflow.catalog_export import export
+from tests.helpers import free_port, wait_until
+
+# The console script pip installed beside this Python (pyproject.toml's [project.scripts]).
+ORDERFLOW = str(Path(sys.executable).with_name("orderflow"))
+SUBCOMMANDS = ("run", "worker", "api", "migrate", "catalog", "bench")
+HEAVY = ("temporalio", "fastapi", "sqlalchemy", "sqlmodel", "pydantic", "uvicorn", "alembic")
+
+
+def orderflow(*arguments: str, cwd: Path, **environment: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ORDERFLOW, *arguments],
+        cwd=cwd,  # away from the project's .env and .data/
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_help_lists_every_subcommand(tmp_path: Path) -> None:
+    result = orderflow("--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: orderflow ")
+    for name in SUBCOMMANDS:
+        assert f"\n    {name} " in result.stdout, name
+    for arguments in (["worker", "--help"], ["catalog", "export", "--help"]):
+        assert orderflow(*arguments, cwd=tmp_path).returncode == 0
+    bench = orderflow("bench", "orders", "--help", cwd=tmp_path)
+    assert bench.returncode == 0 and "usage: orderflow bench orders" in bench.stdout
+
+
+def test_building_the_command_line_imports_nothing_heavy() -> None:
+    """What keeps `orderflow --help` instant: subcommands import what they need when they run."""
+    probe = (
+        "import sys; from orderflow.cli import build_parser; build_parser(); "
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_bad_usage_exits_2_with_a_usage_line(tmp_path: Path) -> None:
+    for arguments in (
+        ["nope"],
+        [],
+        ["worker", "everything"],
+        ["worker", "orders", "--fast"],
+        ["migrate", "head", "again"],
+        ["catalog"],
+        ["bench", "nothing"],
+    ):
+        result = orderflow(*arguments, cwd=tmp_path)
+        assert result.returncode == 2, (arguments, result.stderr)
+        assert result.stderr.startswith("usage: orderflow"), (arguments, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert "invalid choice: 'nope'" in orderflow("nope", cwd=tmp_path).stderr
+
+
+def test_migrate_brings_a_fresh_sqlite_file_to_the_head(tmp_path: Path) -> None:
+    database = tmp_path / "fresh.db"
+    url = f"sqlite:///{database}"
+    for _ in range(2):  # a second run has nothing to do, and says so
+        result = orderflow("migrate", cwd=tmp_path, DATABASE_URL=url)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == f"database at {url} is at head"
+    with sqlite3.connect(database) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        [(revision,)] = connection.execute("SELECT version_num FROM alembic_version")
+    assert {"customer", "order_number", "alembic_version"} <= tables
+    assert revision == "0001"
+
+
+def test_migrate_without_a_database_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://postgres:secret@127.0.0.1:{free_port()}/nowhere"
+    result = orderflow("migrate", cwd=tmp_path, DATABASE_URL=url)
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("orderflow: cannot migrate the database at postgresql+psycopg://")
+    assert "secret" not in line and "Traceback" not in result.stderr
+
+
+def test_invalid_settings_are_one_line_each_and_exit_2(tmp_path: Path) -> None:
+    result = orderflow("migrate", cwd=tmp_path, DATABASE_URL="", API_PORT="eighty")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "orderflow: invalid setting API_PORT: Input should be a valid integer, unable to parse "
+        "string as an integer"
+    ]
+
+
+def test_catalog_export_writes_the_eventcatalog_folder(tmp_path: Path) -> None:
+    target = tmp_path / "eventcatalog"
+    result = orderflow("catalog", "export", str(target), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    expected = export(tmp_path / "in-process")
+    assert result.stdout.strip() == f"wrote {len(expected)} files under {target}/"
+    written = sorted(p.relative_to(target) for p in target.rglob("*") if p.is_file())
+    assert written == sorted(p.relative_to(tmp_path / "in-process") for p in expected)
+    assert (target / ".eventcatalogrc.js").exists() and (target / "teams").is_dir()
+
+
+def test_api_serves_on_the_settings_port_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    environment = {
+        **os.environ,
+        "API_PORT": str(port),
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",  # down: the API starts anyway
+        "DATABASE_URL": f"sqlite:///{tmp_path}/orderflow.db",
+    }
+    process = subprocess.Popen(
+        [ORDERFLOW, "api", "--forwarded-allow-ips", "*", "--log-level", "warning"],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    api = f"http://127.0.0.1:{port}"
+    try:
+
+        def answers() -> bool:
+            try:
+                return httpx.get(f"{api}/healthz").status_code == 200
+            except httpx.TransportError:
+                assert process.poll() is None, process.communicate()[0]
+                return False
+
+        wait_until(answers, timeout=30)
+        # Proxy headers: a TLS-terminating proxy's scheme shows in the links.
+        entry = httpx.get(f"{api}/v1", headers={"X-Forwarded-Proto": "https"}).json()
+        assert entry["_links"]["self"]["href"].startswith(f"https://127.0.0.1:{port}/")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=30)[0]
+    # uvicorn shuts down cleanly, then re-raises the signal it caught, as its own CLI does.
+    assert process.returncode in (0, -signal.SIGTERM), output
+    assert "Traceback" not in output
