@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.main import create_app
+from orderflow.bench.stack import free_port
 from orderflow.database.engine import create_database_engine
 from orderflow.settings import Settings
 from tests.contract import ResponseContract
@@ -59,11 +59,24 @@ def wait_until(check: Callable[[], bool], *, timeout: float = 10.0, interval: fl
         time.sleep(interval)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+_next_id = int(time.time() * 1000) % 10_000_000 * 100
+
+
+def new_order_id() -> int:
+    """Ids these tests make up themselves (the API's come from the database)."""
+    global _next_id
+    _next_id += 1
+    return _next_id
+
+
+def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["type"] == f"urn:orderflow:problem:{kind}"
+    assert body["status"] == status and body["title"] and body["detail"]
+    assert body["instance"] == response.request.url.path
+    return body
 
 
 def isolated_settings(base: Settings, **changes: Any) -> Settings:

@@ -11,8 +11,7 @@ from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from tests.helpers import WALK, command, create_order, eventually
-from tests.test_errors_http import assert_problem
+from tests.helpers import WALK, assert_problem, command, create_order, eventually
 from workflows.order_names import order_workflow_id
 
 

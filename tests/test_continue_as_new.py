@@ -16,11 +16,11 @@ from tests.helpers import (
     create_order,
     eventually,
     isolated_settings,
+    new_order_id,
     register_customer,
     running_api,
     running_worker,
 )
-from tests.test_order_workflow import new_order_id
 from workflows import order_names as names
 from workflows.order_types import EventsRequest
 from workflows.order_workflow import OrderWorkflow

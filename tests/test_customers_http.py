@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import register_customer
-from tests.test_errors_http import assert_problem
+from tests.helpers import assert_problem, register_customer
 
 
 def unique_email(name: str = "grace") -> str:

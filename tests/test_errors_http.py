@@ -9,19 +9,16 @@ import pytest
 from temporalio.client import Client
 
 from orderflow.settings import Settings
-from tests.helpers import command, create_order, isolated_settings, running_api, running_worker
+from tests.helpers import (
+    assert_problem,
+    command,
+    create_order,
+    isolated_settings,
+    running_api,
+    running_worker,
+)
 
 PROBLEM = "application/problem+json"
-
-
-def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert body["type"] == f"urn:orderflow:problem:{kind}"
-    assert body["status"] == status and body["title"] and body["detail"]
-    assert body["instance"] == response.request.url.path
-    return body
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from tests.helpers import (
     register_customer,
     running_api,
 )
-from tests.test_worker_processes import worker_process
+from tests.processes import worker_process
 
 
 def samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -13,19 +12,10 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from api.orders.service import OrderService, OrderStartOptions
 from orderflow.errors import OrderIdsOutOfStep
 from orderflow.settings import Settings
-from tests.helpers import WALK, eventually
+from tests.helpers import WALK, eventually, new_order_id
 from workflows import order_names as names
 from workflows.order_machine import OrderStatus
 from workflows.order_types import CommandResult
-
-_next_id = int(time.time() * 1000) % 10_000_000 * 100
-
-
-def new_order_id() -> int:
-    """Ids these tests make up themselves (the API's come from the database)."""
-    global _next_id
-    _next_id += 1
-    return _next_id
 
 
 @pytest.fixture

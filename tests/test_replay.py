@@ -10,8 +10,8 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from tests.careless_change import TimerFirstOrderWorkflow
+from tests.helpers import new_order_id
 from tests.record_history import HISTORIES, record_walk
-from tests.test_order_workflow import new_order_id
 from workflows.order_workflow import OrderWorkflow
 
 RECORDED = sorted(HISTORIES.glob("*.json"))

@@ -10,8 +10,7 @@ from temporalio.client import Client
 
 from api.orders.service import OrderService, OrderStartOptions
 from orderflow.settings import Settings
-from tests.helpers import WALK, isolated_settings, running_worker
-from tests.test_order_workflow import new_order_id
+from tests.helpers import WALK, isolated_settings, new_order_id, running_worker
 from workflows.order_names import order_workflow_id
 
 

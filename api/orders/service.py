@@ -347,8 +347,11 @@ class OrderService:
     ) -> tuple[list[OrderSummary], bytes | None]:
         """One page of orders matching visibility ``filters`` (already valid clauses)."""
         query = " AND ".join(
-            [f"WorkflowType = '{names.ORDER_WORKFLOW}'", "ExecutionStatus != 'ContinuedAsNew'"]
-            + list(filters)
+            [
+                f"WorkflowType = '{names.ORDER_WORKFLOW}'",
+                "ExecutionStatus != 'ContinuedAsNew'",
+                *list(filters),
+            ]
         )
         iterator = self._client.list_workflows(
             query, page_size=page_size, next_page_token=page_token, rpc_timeout=self._timeout
