@@ -22,7 +22,9 @@ from api.http.problems import install_problem_handlers
 from api.orders import commands as order_commands
 from api.orders import events as order_events
 from api.orders import orders
-from api.orders.service import OrderService, OrderStartOptions
+from api.orders.options import OrderStartOptions
+from api.orders.service import OrderService
+from api.orders.temporal import OrderWorkflows
 from api.published import catalog
 from api.published import feed as event_feed
 from api.published.broadcast import OutboxWatch
@@ -57,9 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.temporal_address,
             )
         app.state.engine = create_database_engine(settings.database_url)
-        app.state.orders = OrderService(
-            client, OrderStartOptions.from_settings(settings), app.state.engine
-        )
+        workflows = OrderWorkflows(client, OrderStartOptions.from_settings(settings))
+        app.state.orders = OrderService(workflows, app.state.engine)
         app.state.customers = CustomerService(
             client,
             CustomerRequestOptions(

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
 
-from api.orders.service import OrderService, OrderStartOptions
+from api.orders.options import OrderStartOptions
+from api.orders.service import OrderService
+from api.orders.temporal import OrderWorkflows
 from orderflow.database.engine import create_database_engine
 from orderflow.database.migrate import upgrade
 from orderflow.settings import Settings
@@ -30,14 +32,14 @@ async def record_walk(client: Client, order_id: int, database_url: str) -> Workf
     settings = Settings(
         _env_file=None, orders_task_queue=f"record-{uuid.uuid4()}", database_url=database_url
     )
-    service = OrderService(client, OrderStartOptions.from_settings(settings))
+    service = OrderService(OrderWorkflows(client, OrderStartOptions.from_settings(settings)))
     async with running_worker(client, settings):
-        await service.start(order_id, 1234, 1_700_000_000_000, fresh=True)
-        await service.send(order_id, "prepareOrder", "refused-too-early", {})
+        await service.workflows.start(order_id, 1234, 1_700_000_000_000, fresh=True)
+        await service.workflows.send(order_id, "prepareOrder", "refused-too-early", {})
         for step, (name, params, _) in enumerate(WALK):
             location = {"lat": 52.5 + step / 100, "lon": 13.4}
-            await service.send(order_id, "updateOrderLocation", f"loc-{step}", location)
-            await service.send(order_id, name, f"step-{step}", params)
+            await service.workflows.send(order_id, "updateOrderLocation", f"loc-{step}", location)
+            await service.workflows.send(order_id, name, f"step-{step}", params)
         await client.get_workflow_handle(order_workflow_id(order_id)).result()
     return await client.get_workflow_handle(order_workflow_id(order_id)).fetch_history()
 

@@ -129,23 +129,20 @@ def test_the_dockerfile_is_multi_stage_non_root_without_dev_dependencies() -> No
             assert (ROOT / path).exists(), path
 
 
+BUILD_LITTER = (".git", ".venv", ".data", "build", "*.egg-info", "node_modules", "*_cache")
+
+
 def test_the_package_ships_its_migrations(tmp_path: Path) -> None:
+    # Built from a copy: setuptools leaves a build/ folder in the tree it builds.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*BUILD_LITTER))
+    wheels = tmp_path / "wheels"
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "-w",
-            str(tmp_path),
-            str(ROOT),
-        ],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", wheels, source],
         check=True,
         capture_output=True,
     )
-    [wheel] = tmp_path.glob("*.whl")
+    [wheel] = wheels.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     migrations = "orderflow/database/migrations"
     assert f"{migrations}/env.py" in names and f"{migrations}/script.py.mako" in names

@@ -8,7 +8,9 @@ import uuid
 import httpx
 from temporalio.client import Client
 
-from api.orders.service import OrderService, OrderStartOptions
+from api.orders.options import OrderStartOptions
+from api.orders.service import OrderService
+from api.orders.temporal import OrderWorkflows
 from orderflow.settings import Settings
 from tests.conftest import start_dev_server
 from tests.helpers import (
@@ -30,12 +32,14 @@ async def drive_past_continue_as_new(client: Client, service: OrderService, upda
     """Place an order and send it ``updates`` location updates, ten at a time (so signals
     race the continue-as-new); returns the order id once it has run on more than one run."""
     order_id = new_order_id()
-    first = await service.start(order_id, 555, 1, fresh=True)
-    await service.send(order_id, "assignOrder", "assign", {"restaurantId": 3})
+    first = await service.workflows.start(order_id, 555, 1, fresh=True)
+    await service.workflows.send(order_id, "assignOrder", "assign", {"restaurantId": 3})
     for batch in range(0, updates, 10):
         await asyncio.gather(
             *(
-                service.send(order_id, "updateOrderLocation", f"loc-{i}", {"lat": i / 10, "lon": 1})
+                service.workflows.send(
+                    order_id, "updateOrderLocation", f"loc-{i}", {"lat": i / 10, "lon": 1}
+                )
                 for i in range(batch, min(batch + 10, updates))
             )
         )
@@ -62,17 +66,19 @@ async def assert_nothing_lost(
     order = await service.read(order_id)
     assert order.event_count == updates + 2 and order.restaurant_id == 3 and order.created_at == 1
     # Outcomes survive too: a retried command from the first run is not applied again.
-    assert await service.send(order_id, "assignOrder", "assign", {"restaurantId": 3})
-    result = await service.outcome(order_id, "assign")
+    assert await service.workflows.send(order_id, "assignOrder", "assign", {"restaurantId": 3})
+    result = await service.workflows.outcome(order_id, "assign")
     assert result is not None and result.outcome.event_id == 2
     assert (await service.events(order_id, 0, 0)).total == updates + 2
     # Commands still work on the new run, and visibility lists the order once.
-    assert await service.send(order_id, "prepareOrder", "prepare", {})
-    prepared = await service.outcome(order_id, "prepare")
+    assert await service.workflows.send(order_id, "prepareOrder", "prepare", {})
+    prepared = await service.workflows.outcome(order_id, "prepare")
     assert prepared is not None and prepared.order.status == "ORDER_PREPARING"
 
     async def listed_once() -> None:
-        summaries, _ = await service.find(["AccountId = 555", "RestaurantId = 3"], 100, None)
+        summaries, _ = await service.workflows.find(
+            ["AccountId = 555", "RestaurantId = 3"], 100, None
+        )
         matching = [s for s in summaries if s.order_id == order_id]
         assert len(matching) == 1 and matching[0].status == "ORDER_PREPARING"
 
@@ -83,7 +89,7 @@ async def test_continue_as_new_at_the_settings_threshold(
     client: Client, settings: Settings
 ) -> None:
     own = isolated_settings(settings, order_continue_as_new_after_history_events=40)
-    service = OrderService(client, OrderStartOptions.from_settings(own))
+    service = OrderService(OrderWorkflows(client, OrderStartOptions.from_settings(own)))
     async with running_worker(client, own):
         order_id = await drive_past_continue_as_new(client, service, updates=60)
         await assert_nothing_lost(client, service, order_id, updates=60)
@@ -95,7 +101,7 @@ async def test_continue_as_new_when_the_server_suggests_it(settings: Settings) -
     )
     try:
         own = isolated_settings(settings, orders_task_queue=f"orders-{uuid.uuid4()}")
-        service = OrderService(env.client, OrderStartOptions.from_settings(own))
+        service = OrderService(OrderWorkflows(env.client, OrderStartOptions.from_settings(own)))
         async with running_worker(env.client, own):
             order_id = await drive_past_continue_as_new(env.client, service, updates=50)
             await assert_nothing_lost(env.client, service, order_id, updates=50)

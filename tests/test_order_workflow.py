@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from api.orders.service import OrderService, OrderStartOptions
+from api.orders.options import OrderStartOptions
+from api.orders.service import OrderService
+from api.orders.temporal import OrderWorkflows
 from orderflow.errors import OrderIdsOutOfStep
 from orderflow.settings import Settings
 from tests.helpers import WALK, eventually, new_order_id
@@ -21,13 +23,13 @@ from workflows.order_types import CommandResult
 @pytest.fixture
 def service(client: Client, settings: Settings, worker: None) -> OrderService:
     options = OrderStartOptions.from_settings(settings)
-    return OrderService(client, options)
+    return OrderService(OrderWorkflows(client, options))
 
 
 async def run(service: OrderService, order_id: int, name: str, **params: Any) -> CommandResult:
     command_id = str(uuid.uuid4())
-    assert await service.send(order_id, name, command_id, params)
-    result = await service.outcome(order_id, command_id)
+    assert await service.workflows.send(order_id, name, command_id, params)
+    result = await service.workflows.outcome(order_id, command_id)
     assert result is not None
     return result
 
@@ -36,7 +38,7 @@ async def test_walk_through_every_status_to_completion(
     service: OrderService, client: Client
 ) -> None:
     order_id = new_order_id()
-    order = await service.start(order_id, 1234, 1_700_000_000_000, fresh=True)
+    order = await service.workflows.start(order_id, 1234, 1_700_000_000_000, fresh=True)
     assert order.status == OrderStatus.ORDER_CREATED and order.run_id
     for name, params, status in WALK:
         result = await run(service, order_id, name, **params)
@@ -57,7 +59,7 @@ async def test_walk_through_every_status_to_completion(
 
 async def test_refused_commands_leave_no_event(service: OrderService) -> None:
     order_id = new_order_id()
-    await service.start(order_id, 1234, 1, fresh=True)
+    await service.workflows.start(order_id, 1234, 1, fresh=True)
     refused = await run(service, order_id, "orderReady")
     assert refused.outcome.refusal == "not_allowed"
     assert refused.outcome.status == OrderStatus.ORDER_CREATED
@@ -69,12 +71,12 @@ async def test_refused_commands_leave_no_event(service: OrderService) -> None:
 
 async def test_a_redelivered_command_is_applied_once(service: OrderService) -> None:
     order_id = new_order_id()
-    await service.start(order_id, 1234, 1, fresh=True)
+    await service.workflows.start(order_id, 1234, 1, fresh=True)
     for _ in range(3):
-        assert await service.send(
+        assert await service.workflows.send(
             order_id, "updateOrderLocation", "same-id", {"lat": 1.5, "lon": 2}
         )
-    result = await service.outcome(order_id, "same-id")
+    result = await service.workflows.outcome(order_id, "same-id")
     assert result is not None and result.outcome.event_id == 2
     assert (await service.events(order_id, 0, 10)).total == 2
     assert result.order.lat == 1.5
@@ -82,18 +84,18 @@ async def test_a_redelivered_command_is_applied_once(service: OrderService) -> N
 
 async def test_cancel_records_the_reason_and_closes(service: OrderService, client: Client) -> None:
     order_id = new_order_id()
-    await service.start(order_id, 1234, 1, fresh=True)
+    await service.workflows.start(order_id, 1234, 1, fresh=True)
     await run(service, order_id, "assignOrder", restaurantId=5)
     result = await run(service, order_id, "cancelOrder", reason="customer called")
     assert result.order.status == OrderStatus.ORDER_CANCELLED
     assert result.event is not None and result.event.reason == "customer called"
     await client.get_workflow_handle(names.order_workflow_id(order_id)).result()
-    assert not await service.send(order_id, "prepareOrder", "late", {})
+    assert not await service.workflows.send(order_id, "prepareOrder", "late", {})
 
 
 async def test_update_order_status_overrides_and_can_close(service: OrderService) -> None:
     order_id = new_order_id()
-    await service.start(order_id, 1234, 1, fresh=True)
+    await service.workflows.start(order_id, 1234, 1, fresh=True)
     result = await run(service, order_id, "updateOrderStatus", status="ORDER_PICKED_UP")
     assert result.order.status == OrderStatus.ORDER_PICKED_UP
     assert result.event is not None and result.event.type == "ORDER_STATUS_UPDATED"
@@ -107,7 +109,7 @@ async def test_update_order_status_overrides_and_can_close(service: OrderService
 async def test_search_attributes_follow_every_change(service: OrderService, client: Client) -> None:
     order_id = new_order_id()
     account = new_order_id()
-    await service.start(order_id, account, 1, fresh=True)
+    await service.workflows.start(order_id, account, 1, fresh=True)
     await run(service, order_id, "assignOrder", restaurantId=4242)
     await run(service, order_id, "prepareOrder")
     await run(service, order_id, "orderReady")
@@ -126,7 +128,7 @@ async def test_search_attributes_follow_every_change(service: OrderService, clie
 
 async def test_the_web_ui_shows_a_readable_summary(service: OrderService, client: Client) -> None:
     order_id = new_order_id()
-    await service.start(order_id, 1234, 1, fresh=True)
+    await service.workflows.start(order_id, 1234, 1, fresh=True)
     await run(service, order_id, "assignOrder", restaurantId=101)
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
     description = await handle.describe()
@@ -142,21 +144,21 @@ async def test_a_new_id_that_temporal_already_has_is_never_reused(service: Order
     """If the order database fell behind Temporal, a create must not answer with another
     customer's order."""
     order_id = new_order_id()
-    await service.start(order_id, 1, 1, fresh=True)
+    await service.workflows.start(order_id, 1, 1, fresh=True)
     with pytest.raises(OrderIdsOutOfStep):
-        await service.start(order_id, 2, 1, fresh=True)
+        await service.workflows.start(order_id, 2, 1, fresh=True)
     assert (await service.read(order_id)).account_id == 1
     # A retried create (an id the database handed out before) reads the order back.
-    assert (await service.start(order_id, 1, 1, fresh=False)).account_id == 1
+    assert (await service.workflows.start(order_id, 1, 1, fresh=False)).account_id == 1
 
 
 async def test_a_full_event_log_refuses_location_updates_not_transitions(
     client: Client, settings: Settings, worker: None
 ) -> None:
     options = replace(OrderStartOptions.from_settings(settings), max_events=4)
-    small = OrderService(client, options)
+    small = OrderService(OrderWorkflows(client, options))
     order_id = new_order_id()
-    await small.start(order_id, 1234, 1, fresh=True)
+    await small.workflows.start(order_id, 1234, 1, fresh=True)
     for i in range(3):
         moved = await run(small, order_id, "updateOrderLocation", lat=i, lon=i)
         assert moved.outcome.refusal is None

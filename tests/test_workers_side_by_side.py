@@ -8,7 +8,9 @@ from contextlib import AsyncExitStack
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from api.orders.service import OrderService, OrderStartOptions
+from api.orders.options import OrderStartOptions
+from api.orders.service import OrderService
+from api.orders.temporal import OrderWorkflows
 from orderflow.settings import Settings
 from tests.helpers import WALK, isolated_settings, new_order_id, running_worker
 from workflows.order_names import order_workflow_id
@@ -17,16 +19,16 @@ from workflows.order_names import order_workflow_id
 async def test_two_workers_share_the_orders(client: Client, settings: Settings) -> None:
     own = isolated_settings(settings)
     target = client.service_client.config.target_host
-    service = OrderService(client, OrderStartOptions.from_settings(own))
+    service = OrderService(OrderWorkflows(client, OrderStartOptions.from_settings(own)))
     async with AsyncExitStack() as stack:
         for name in ("worker-a", "worker-b"):
             worker_client = await Client.connect(target, namespace=client.namespace, identity=name)
             await stack.enter_async_context(running_worker(worker_client, own))
 
         async def walk(order_id: int) -> None:
-            await service.start(order_id, 1, 1, fresh=True)
+            await service.workflows.start(order_id, 1, 1, fresh=True)
             for step, (command, params, _) in enumerate(WALK):
-                assert await service.send(order_id, command, f"{order_id}-{step}", params)
+                assert await service.workflows.send(order_id, command, f"{order_id}-{step}", params)
             await client.get_workflow_handle(order_workflow_id(order_id)).result()
 
         order_ids = [new_order_id() for _ in range(30)]

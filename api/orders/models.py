@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.hal import Link, LinkMap, NumberedPage, Resource, link, links, numbered_links
 from api.http.links import Links
-from api.orders.service import OrderSummary
+from api.orders.temporal import OrderSummary
 from orderflow.messages import EpochMillis, Id, OrderEventData, Shape
 from workflows.order_machine import COMMANDS, EventType, OrderStatus
 from workflows.order_names import order_workflow_id

@@ -1,0 +1,261 @@
+"""Every call the API makes to Temporal for orders: start, signal, query and list order
+workflows. Temporal's failures come out as domain errors (orderflow.errors)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.orders.options import OrderStartOptions
+from orderflow.errors import (
+    BadPageToken,
+    OrderIdsOutOfStep,
+    OrderNotFound,
+    TemporalTimeout,
+    TemporalUnavailable,
+    WorkflowUnanswered,
+)
+from workflows import order_names as names
+from workflows.order_machine import OrderStatus, ParameterValue
+from workflows.order_types import (
+    CommandResult,
+    CommandSignal,
+    EventsPage,
+    EventsRequest,
+    Order,
+    OrderEvent,
+)
+from workflows.order_workflow import OrderWorkflow
+
+log = logging.getLogger(__name__)
+
+_BAD_TOKEN = {RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.INTERNAL, RPCStatusCode.UNKNOWN}
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    """An order as Temporal visibility knows it: enough for a list, without a query."""
+
+    order_id: int
+    account_id: int | None
+    status: str | None
+    restaurant_id: int | None
+    driver_id: int | None
+    run_id: str
+
+
+class OrderWorkflows:
+    """Order workflows through one Temporal client; every call bounded by ``rpc_timeout``."""
+
+    def __init__(self, client: Client, options: OrderStartOptions) -> None:
+        self._client = client
+        self._options = options
+        self._timeout = options.rpc_timeout
+
+    def _handle(self, order_id: int) -> WorkflowHandle[OrderWorkflow, Order]:
+        return self._client.get_workflow_handle_for(
+            OrderWorkflow.run, names.order_workflow_id(order_id)
+        )
+
+    async def start(self, order_id: int, account_id: int, created_at: int, *, fresh: bool) -> Order:
+        """Start the order's workflow and return the order.
+
+        A ``fresh`` order id (just allocated, with no idempotency key) cannot have a
+        workflow yet, so the order is known without a query, and without waiting for a
+        worker. Otherwise a request with the same key may have started it already:
+        starting again is a no-op, and the order is read back from its workflow.
+        """
+        workflow_id = names.order_workflow_id(order_id)
+        async with self._temporal_errors(order_id):
+            try:
+                handle = await self._client.start_workflow(
+                    OrderWorkflow.run,
+                    self._options.input(order_id, account_id, created_at),
+                    id=workflow_id,
+                    task_queue=self._options.task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    # A retried create finds the running workflow; a new id must not.
+                    id_conflict_policy=(
+                        WorkflowIDConflictPolicy.FAIL
+                        if fresh
+                        else WorkflowIDConflictPolicy.USE_EXISTING
+                    ),
+                    search_attributes=TypedSearchAttributes(
+                        [
+                            SearchAttributePair(names.ORDER_STATUS, OrderStatus.ORDER_CREATED),
+                            SearchAttributePair(names.ACCOUNT_ID, account_id),
+                        ]
+                    ),
+                    static_summary=f"Order {order_id} for account {account_id}",
+                    static_details=(
+                        f"Order **{order_id}** placed by account **{account_id}**. "
+                        "Commands arrive as signals; the current details show its status."
+                    ),
+                    rpc_timeout=self._timeout,
+                )
+            except WorkflowAlreadyStartedError:
+                if fresh:
+                    log.error(
+                        "order id %s is fresh from the database but Temporal has %s: the order "
+                        "database is behind Temporal (restored or reset?)",
+                        order_id,
+                        workflow_id,
+                    )
+                    raise OrderIdsOutOfStep() from None
+                # A retried create of an order that has already closed: read it back.
+            else:
+                if fresh and handle.first_execution_run_id:
+                    return Order.placed(
+                        order_id, account_id, created_at, handle.first_execution_run_id
+                    )
+            return await self._handle(order_id).query(
+                OrderWorkflow.order, rpc_timeout=self._timeout
+            )
+
+    async def order(self, order_id: int) -> Order:
+        async with self._temporal_errors(order_id):
+            return await self._handle(order_id).query(
+                OrderWorkflow.order, rpc_timeout=self._timeout
+            )
+
+    async def commands(self, order_id: int) -> list[str]:
+        async with self._temporal_errors(order_id):
+            return await self._handle(order_id).query(
+                OrderWorkflow.commands, rpc_timeout=self._timeout
+            )
+
+    async def events(self, order_id: int, offset: int, limit: int) -> EventsPage:
+        """A page by position in the whole log (trimmed events are not in it)."""
+        async with self._temporal_errors(order_id):
+            return await self._handle(order_id).query(
+                OrderWorkflow.events,
+                EventsRequest(offset=offset, limit=limit),
+                rpc_timeout=self._timeout,
+            )
+
+    async def event(self, order_id: int, event_id: int) -> OrderEvent | None:
+        async with self._temporal_errors(order_id):
+            return await self._handle(order_id).query(
+                OrderWorkflow.event, event_id, rpc_timeout=self._timeout
+            )
+
+    async def send(
+        self, order_id: int, command: str, command_id: str, parameters: Mapping[str, ParameterValue]
+    ) -> bool:
+        """Signal a command; False when the order has already closed."""
+        signal = CommandSignal(command_id=command_id, parameters=dict(parameters))
+        async with self._temporal_errors(order_id):
+            try:
+                await self._handle(order_id).signal(command, signal, rpc_timeout=self._timeout)
+            except RPCError as error:
+                if error.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                # Closed workflows refuse signals with NOT_FOUND too: tell the two apart.
+                if not await self._exists(order_id):
+                    raise
+                return False
+            return True
+
+    async def outcome(
+        self, order_id: int, command_id: str, *, wait: bool = True
+    ) -> CommandResult | None:
+        """What became of a command; with ``wait``, polls (bounded) in case a query ever
+        overtakes the signal it follows."""
+        handle = self._handle(order_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout.total_seconds()
+        delay = 0.005
+        async with self._temporal_errors(order_id):
+            while True:
+                result = await handle.query(
+                    OrderWorkflow.outcome, command_id, rpc_timeout=self._timeout
+                )
+                if result is not None or not wait or loop.time() >= deadline:
+                    return result
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.25)
+
+    async def find(
+        self, filters: Sequence[str], page_size: int, page_token: bytes | None
+    ) -> tuple[list[OrderSummary], bytes | None]:
+        """One page of orders matching visibility ``filters`` (already valid clauses)."""
+        query = " AND ".join(
+            [
+                f"WorkflowType = '{names.ORDER_WORKFLOW}'",
+                "ExecutionStatus != 'ContinuedAsNew'",
+                *list(filters),
+            ]
+        )
+        iterator = self._client.list_workflows(
+            query, page_size=page_size, next_page_token=page_token, rpc_timeout=self._timeout
+        )
+        async with self._temporal_errors(None):
+            try:
+                await iterator.fetch_next_page()
+            except RPCError as error:
+                # Page tokens are opaque to us; a tampered one fails inside the server.
+                if page_token is None or error.status not in _BAD_TOKEN:
+                    raise
+                raise BadPageToken() from None
+        summaries = []
+        for execution in iterator.current_page or []:
+            order_id = names.order_id_of(execution.id)
+            if order_id is None:
+                continue
+            attributes = execution.typed_search_attributes
+            summaries.append(
+                OrderSummary(
+                    order_id=order_id,
+                    account_id=attributes.get(names.ACCOUNT_ID),
+                    status=attributes.get(names.ORDER_STATUS),
+                    restaurant_id=attributes.get(names.RESTAURANT_ID),
+                    driver_id=attributes.get(names.DRIVER_ID),
+                    run_id=execution.run_id,
+                )
+            )
+        return summaries, iterator.next_page_token or None
+
+    async def _exists(self, order_id: int) -> bool:
+        try:
+            await self._handle(order_id).describe(rpc_timeout=self._timeout)
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return True
+
+    @asynccontextmanager
+    async def _temporal_errors(self, order_id: int | None) -> AsyncIterator[None]:
+        """Turn Temporal's failures into domain errors: not found, or unavailable."""
+        try:
+            yield
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND and order_id is not None:
+                raise OrderNotFound(order_id) from None
+            if error.status == RPCStatusCode.INVALID_ARGUMENT:  # that one would be our bug
+                raise
+            log.warning("Temporal call failed: %s (%s)", error.message, error.status)
+            if error.status == RPCStatusCode.DEADLINE_EXCEEDED:
+                raise TemporalTimeout() from None
+            raise TemporalUnavailable() from None
+        except WorkflowQueryFailedError as error:
+            log.error("query on order %s failed: %s", order_id, error)
+            raise WorkflowUnanswered() from None
+        except RuntimeError as error:
+            if "Failed client connect" not in str(error):
+                raise
+            log.warning("Temporal is unreachable: %s", error)
+            raise TemporalUnavailable() from None
