@@ -39,9 +39,15 @@ def links(**hrefs: str | Link | None) -> LinkMap:
 
 
 class Resource(Shape):
-    """A HAL resource: its fields, then ``_links``."""
+    """A HAL resource: its fields, then ``_embedded`` and ``_links``."""
 
     links: LinkMap = Field(alias="_links")
+
+    def wire(self) -> dict[str, Any]:
+        body = super().wire()
+        # Declared first (a base class field), rendered last: the resource reads first.
+        hal: dict[str, Any] = {n: body.pop(n) for n in ("_embedded", "_links") if n in body}
+        return {**body, **hal}
 
 
 class NumberedPage(BaseModel):
