@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (orders, order_commands, order_events, customers, event_feed, catalog)
     for router in (module.router for module in routers):
         app.include_router(router, dependencies=guarded)
+    app.include_router(order_commands.outcomes, dependencies=guarded)
 
     @app.get("/v1", response_class=HalResponse, response_model=Resource, tags=["index"])
     async def read_index(to: LinksDep) -> HalResponse:

@@ -39,7 +39,18 @@ def run_worker(args: argparse.Namespace) -> int:
     import worker
 
     kinds = list(dict.fromkeys(args.kinds)) or list(WORKER_KINDS)
-    return asyncio.run(worker.main(kinds))
+    code = asyncio.run(worker.main(kinds))
+    # The worker has stopped (or never started); the SDK's runtime threads may still be
+    # alive, and interpreter shutdown with them can abort the process (PyGILState_Release).
+    # Leave now, with the code the worker chose.
+    import logging
+    import os
+    import sys
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def run_api(args: argparse.Namespace) -> int:

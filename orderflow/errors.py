@@ -41,6 +41,14 @@ class UnknownCommand(NotFound):
         super().__init__(f"there is no command {name!r}; commands are: {', '.join(known)}")
 
 
+class CommandNotFound(NotFound):
+    def __init__(self, order_id: int, command_id: str) -> None:
+        super().__init__(
+            f"order {order_id} has no outcome for command {command_id!r} "
+            "(never recorded, or older than the outcomes an order remembers)"
+        )
+
+
 class CustomerRequestNotFound(NotFound):
     def __init__(self, request_id: str) -> None:
         super().__init__(f"there is no customer request {request_id}")
@@ -147,16 +155,13 @@ class WorkflowUnanswered(Unavailable):
         super().__init__("the order workflow could not answer; retry later")
 
 
-class OutcomePending(Unavailable):
-    """The command was recorded; its outcome is not known yet."""
+class CommandNotRecorded(Unavailable):
+    """The command certainly did not reach its order: Temporal was unreachable, or did not
+    answer in time and then confirmed the order has not recorded it."""
 
-    def __init__(self, command_id: str) -> None:
-        super().__init__(
-            "the command was recorded but its outcome is not known yet; "
-            "retry with the same Idempotency-Key",
-            retry_after=1,
-        )
-        self.command_id = command_id
+    def __init__(self, *, unreachable: bool) -> None:
+        why = "Temporal is unreachable" if unreachable else "Temporal did not answer in time"
+        super().__init__(f"{why}; the command was not recorded, retry later")
 
 
 class OrderIdsOutOfStep(Unavailable):

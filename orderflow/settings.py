@@ -54,6 +54,9 @@ class Settings(BaseSettings):
 
     # Orders: continue-as-new once a run's history is this long (besides the SDK's suggestion).
     order_continue_as_new_after_history_events: int | None = Field(None, ge=10)
+    # How long a synchronous command waits for its outcome once it is recorded; past that
+    # the answer is 202 with the command's outcome resource (pending until known).
+    order_command_wait_seconds: float = Field(3.0, gt=0, le=30)
     # How many command outcomes an order remembers for Idempotency-Key replays.
     order_remembered_command_outcomes: int = Field(1_000, ge=1, le=2_000)
     # Events an order keeps; its whole log must fit one 2 MB continue-as-new payload.

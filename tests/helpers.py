@@ -171,3 +171,25 @@ async def command(
     """PUT a command, following the order's commands link as a client would."""
     href = order["_links"]["commands"]["href"] + f"/{name}"
     return await http.put(href, params=params)
+
+
+async def command_applied(
+    http: httpx.AsyncClient, order: dict[str, Any], name: str, **params: Any
+) -> dict[str, Any]:
+    """PUT a command that must apply, and return the order after it. A 202 (recorded, outcome
+    not known in time: e.g. a worker went away) is followed to its outcome resource."""
+    response = await command(http, order, name, **params)
+    if response.status_code == 200:
+        applied: dict[str, Any] = response.json()
+        return applied
+    assert response.status_code == 202, response.text
+
+    async def decided() -> dict[str, Any]:
+        outcome = (await http.get(response.headers["location"])).json()
+        assert outcome["status"] != "pending"
+        return outcome  # type: ignore[no-any-return]
+
+    outcome = await eventually(decided, timeout=60)
+    assert outcome["status"] == "applied", outcome
+    order_now: dict[str, Any] = outcome["_embedded"]["order"]
+    return order_now

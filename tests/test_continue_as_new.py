@@ -67,12 +67,12 @@ async def assert_nothing_lost(
     assert order.event_count == updates + 2 and order.restaurant_id == 3 and order.created_at == 1
     # Outcomes survive too: a retried command from the first run is not applied again.
     assert await service.workflows.send(order_id, "assignOrder", "assign", {"restaurantId": 3})
-    result = await service.workflows.outcome(order_id, "assign")
+    result = await service.workflows.outcome(order_id, "assign", wait=10)
     assert result is not None and result.outcome.event_id == 2
     assert (await service.events(order_id, 0, 0)).total == updates + 2
     # Commands still work on the new run, and visibility lists the order once.
     assert await service.workflows.send(order_id, "prepareOrder", "prepare", {})
-    prepared = await service.workflows.outcome(order_id, "prepare")
+    prepared = await service.workflows.outcome(order_id, "prepare", wait=10)
     assert prepared is not None and prepared.order.status == "ORDER_PREPARING"
 
     async def listed_once() -> None:

@@ -29,7 +29,7 @@ def service(client: Client, settings: Settings, worker: None) -> OrderService:
 async def run(service: OrderService, order_id: int, name: str, **params: Any) -> CommandResult:
     command_id = str(uuid.uuid4())
     assert await service.workflows.send(order_id, name, command_id, params)
-    result = await service.workflows.outcome(order_id, command_id)
+    result = await service.workflows.outcome(order_id, command_id, wait=10)
     assert result is not None
     return result
 
@@ -76,7 +76,7 @@ async def test_a_redelivered_command_is_applied_once(service: OrderService) -> N
         assert await service.workflows.send(
             order_id, "updateOrderLocation", "same-id", {"lat": 1.5, "lon": 2}
         )
-    result = await service.workflows.outcome(order_id, "same-id")
+    result = await service.workflows.outcome(order_id, "same-id", wait=10)
     assert result is not None and result.outcome.event_id == 2
     assert (await service.events(order_id, 0, 10)).total == 2
     assert result.order.lat == 1.5

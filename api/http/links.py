@@ -75,6 +75,9 @@ class Links:
     def command(self, order_id: int, name: str) -> str:
         return f"{self.commands(order_id)}/{name}"
 
+    def outcome(self, order_id: int, command_id: str) -> str:
+        return f"{self.order(order_id)}/outcomes/{quote(command_id, safe='')}"
+
     def events(self, order_id: int, **params: int) -> str:
         query = urlencode(params)
         return f"{self.order(order_id)}/events" + (f"?{query}" if query else "")

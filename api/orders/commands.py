@@ -11,10 +11,19 @@ from fastapi import APIRouter, Depends, Request
 from api.http.deps import IdempotencyKey, LinksDep, OrdersDep, Prefer, wants_async
 from api.http.hal import HalResponse, hal, links
 from api.http.links import Links
-from api.http.problems import problem_responses
-from api.orders.models import CommandAccepted, CommandsResource, OrderResource
-from orderflow.errors import InvalidInput, UnknownCommand
+from api.http.problems import domain_problem, problem_responses
+from api.orders.models import (
+    CommandAccepted,
+    CommandOutcomeResource,
+    CommandsResource,
+    EventResource,
+    OrderResource,
+    OutcomeParts,
+)
+from api.orders.service import CommandPending, decided
+from orderflow.errors import DomainError, InvalidInput, UnknownCommand
 from workflows.order_machine import COMMANDS, Command, ParameterValue, parse_parameters
+from workflows.order_types import CommandResult
 
 router = APIRouter(prefix="/v1/orders/{order_id}/commands", tags=["commands"])
 
@@ -41,15 +50,24 @@ def _command(command: str) -> Command:
         raise UnknownCommand(command, list(COMMANDS)) from None
 
 
-_COMMAND_DOC = (
-    "Send a command to the order. Parameters go in the query string "
-    "(`assignOrder?restaurantId=101`). Answers 200 with the order once the command is "
-    "applied, 409 when the order's status does not allow it, or, with "
-    "`Prefer: respond-async`, 202 as soon as it is durably recorded."
-)
+_COMMAND_DOC = """Send a command to the order. Parameters go in the query string
+(`assignOrder?restaurantId=101`). The answer never lies:
+
+- **200** applied: the order now.
+- **409** refused: the detail names the status and the commands allowed in it.
+- **202** recorded, outcome not known within `ORDER_COMMAND_WAIT_SECONDS`: `Location` is the
+  command's outcome resource (pending, then applied or refused). With
+  `Prefer: respond-async`, 202 as soon as it is recorded, `Location` the order.
+- **503** nothing was recorded: Temporal is unreachable, or did not answer in time.
+  Retrying is safe with the same `Idempotency-Key` (a retry returns the first outcome).
+"""
 _COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: hal(OrderResource, "The command was applied: the order now"),
-    202: hal(CommandAccepted, "Accepted (Prefer: respond-async); Location is the order"),
+    202: hal(
+        CommandAccepted,
+        "Recorded, outcome not known yet: Location is its outcome resource "
+        "(with Prefer: respond-async, the order)",
+    ),
     **problem_responses(404, 409, 422, 503),
 }
 
@@ -84,8 +102,10 @@ async def run_command(
     command_id = idempotency_key or str(uuid.uuid4())
     if wants_async(prefer):
         await orders.submit(order_id, spec, command_id, params)
-        return accepted(order_id, command_id, to)
+        return accepted(order_id, command_id, to, location=to.order(order_id))
     result = await orders.run(order_id, spec, command_id, params)
+    if isinstance(result, CommandPending):
+        return accepted(order_id, command_id, to)
     return HalResponse(OrderResource.of(result.order, to))
 
 
@@ -97,10 +117,62 @@ def checked_parameters(spec: Command, raw: Mapping[str, Any]) -> dict[str, Param
     return params
 
 
-def accepted(order_id: int, command_id: str, to: Links) -> HalResponse:
-    body = CommandAccepted(
-        order_id=order_id, command_id=command_id, links=links(order=to.order(order_id))
+def accepted(
+    order_id: int, command_id: str, to: Links, *, location: str | None = None
+) -> HalResponse:
+    """202: recorded, outcome not known yet. Location is the command's outcome resource, or
+    (Prefer: respond-async, where the client asked not to wait) the order."""
+    headers = {"Location": location or to.outcome(order_id, command_id), "Retry-After": "1"}
+    if location is not None:
+        headers["Preference-Applied"] = "respond-async"
+    return HalResponse(CommandAccepted.of(order_id, command_id, to), 202, headers=headers)
+
+
+outcomes = APIRouter(prefix="/v1/orders/{order_id}/outcomes", tags=["commands"])
+
+
+@outcomes.get(
+    "/{command_id}",
+    summary="What became of a command",
+    response_class=HalResponse,
+    response_model=CommandOutcomeResource,
+    responses={
+        200: hal(CommandOutcomeResource, "Pending, applied or refused"),
+        **problem_responses(404, 503),
+    },
+)
+async def read_outcome(
+    order_id: int, command_id: str, orders: OrdersDep, to: LinksDep
+) -> HalResponse:
+    """The outcome of a command by its id (its Idempotency-Key, or the id a 202 named):
+    pending until the order has decided it, then applied or refused. An order remembers
+    the outcomes of its most recent commands (ORDER_REMEMBERED_COMMAND_OUTCOMES)."""
+    found = await orders.outcome(order_id, command_id)
+    self_links = links(self=to.outcome(order_id, command_id), order=to.order(order_id))
+    if isinstance(found, CommandPending):
+        pending = CommandOutcomeResource(
+            order_id=order_id, command_id=command_id, status="pending", links=self_links
+        )
+        return HalResponse(pending, headers={"Retry-After": "1"})
+    outcome = found.outcome
+    event = EventResource.of(found.event, to) if found.event is not None else None
+    resource = CommandOutcomeResource(
+        order_id=order_id,
+        command_id=command_id,
+        command=outcome.command,
+        status="applied" if outcome.refusal is None else "refused",
+        refusal=_refusal_kind(order_id, found) if outcome.refusal is not None else None,
+        detail=outcome.detail or None,
+        embedded=OutcomeParts(order=OrderResource.of(found.order, to), event=event),
+        links=self_links,
     )
-    return HalResponse(
-        body, 202, headers={"Location": to.order(order_id), "Preference-Applied": "respond-async"}
-    )
+    return HalResponse(resource)
+
+
+def _refusal_kind(order_id: int, result: CommandResult) -> str:
+    """The problem type the command was (or would have been) answered with."""
+    try:
+        decided(order_id, COMMANDS[result.outcome.command], result.outcome.parameters, result)
+    except DomainError as error:
+        return domain_problem(error).kind
+    return ""

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query
 from api.http.deps import IdempotencyKey, LinksDep, OrdersDep
 from api.http.hal import HalResponse, created, hal
 from api.http.problems import problem_responses
-from api.orders.commands import checked_parameters
-from api.orders.models import EventAppend, EventPage, EventResource
+from api.orders.commands import accepted, checked_parameters
+from api.orders.models import CommandAccepted, EventAppend, EventPage, EventResource
+from api.orders.service import CommandPending
 from orderflow.errors import InvalidInput
 from workflows.order_machine import COMMAND_BY_EVENT_TYPE
 
@@ -63,6 +64,7 @@ async def read_event(order_id: int, event_id: int, orders: OrdersDep, to: LinksD
     response_model=EventResource,
     responses={
         201: hal(EventResource, "The appended event"),
+        202: hal(CommandAccepted, "Recorded, outcome not known yet: see Location"),
         **problem_responses(400, 404, 409, 422, 503),
     },
 )
@@ -81,6 +83,9 @@ async def append_event(
             detail=f"{body.type} events cannot be appended",
         )
     params = checked_parameters(spec, body.parameters())
-    result = await orders.run(order_id, spec, idempotency_key or str(uuid.uuid4()), params)
+    command_id = idempotency_key or str(uuid.uuid4())
+    result = await orders.run(order_id, spec, command_id, params)
+    if isinstance(result, CommandPending):
+        return accepted(order_id, command_id, to)
     assert result.event is not None
     return created(EventResource.of(result.event, to))

@@ -3,7 +3,7 @@ bodies and are the OpenAPI schemas."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -240,7 +240,35 @@ class CommandsResource(Resource):
 
 
 class CommandAccepted(Resource):
-    """A command recorded (Prefer: respond-async); its outcome comes later."""
+    """A command recorded whose outcome is not known yet: ``_links.outcome`` will tell."""
 
     order_id: Id
     command_id: str
+    status: Literal["pending"] = "pending"
+
+    @classmethod
+    def of(cls, order_id: int, command_id: str, to: Links) -> CommandAccepted:
+        accepted_links = links(
+            self=to.outcome(order_id, command_id),
+            outcome=to.outcome(order_id, command_id),
+            order=to.order(order_id),
+        )
+        return cls(order_id=order_id, command_id=command_id, links=accepted_links)
+
+
+class OutcomeParts(Shape):
+    order: OrderResource
+    event: EventResource | None = None
+
+
+class CommandOutcomeResource(Resource):
+    """What became of one command: pending, applied (the event it appended and the order
+    after it), or refused (the problem type and why)."""
+
+    order_id: Id
+    command_id: str
+    command: str | None = None
+    status: Literal["pending", "applied", "refused"]
+    refusal: str | None = Field(None, description="The problem type's last part, if refused")
+    detail: str | None = None
+    embedded: OutcomeParts | None = Field(None, alias="_embedded")

@@ -18,6 +18,7 @@ class OrderStartOptions:
     continue_as_new_after_history_events: int | None
     remembered_outcomes: int
     rpc_timeout: timedelta
+    command_wait: timedelta
     max_events: int
     kept_after_continue: int
     publish_delay_ms: int
@@ -29,6 +30,7 @@ class OrderStartOptions:
             continue_as_new_after_history_events=settings.order_continue_as_new_after_history_events,
             remembered_outcomes=settings.order_remembered_command_outcomes,
             rpc_timeout=settings.temporal_rpc_timeout,
+            command_wait=timedelta(seconds=settings.order_command_wait_seconds),
             max_events=settings.order_max_events,
             kept_after_continue=settings.order_kept_events_after_continue,
             publish_delay_ms=settings.order_publish_delay_ms,

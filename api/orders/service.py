@@ -3,8 +3,10 @@ the order workflows, and from the archive once Temporal has let an order go."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
@@ -14,6 +16,8 @@ from orderflow.database import customers
 from orderflow.database.calls import in_database
 from orderflow.database.order_numbers import allocate_order_id
 from orderflow.errors import (
+    CommandNotFound,
+    CommandNotRecorded,
     CommandRefused,
     EventLogFull,
     EventNotFound,
@@ -21,10 +25,22 @@ from orderflow.errors import (
     InvalidInput,
     OrderClosed,
     OrderNotFound,
-    OutcomePending,
+    TemporalTimeout,
+    TemporalUnavailable,
+    WorkflowUnanswered,
 )
 from workflows.order_machine import Command, ParameterValue, allowed_commands
 from workflows.order_types import CommandResult, EventsPage, Order, OrderEvent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CommandPending:
+    """A command recorded by its order whose outcome is not known yet."""
+
+    order_id: int
+    command_id: str
 
 
 class OrderService:
@@ -110,28 +126,25 @@ class OrderService:
         command: Command,
         command_id: str,
         params: Mapping[str, ParameterValue],
-    ) -> CommandResult:
-        """Signal the command, then read its outcome: the synchronous path. Raises the
-        refusal as a domain error."""
+    ) -> CommandResult | CommandPending:
+        """Signal the command, then wait (bounded) for its outcome: the synchronous path.
+
+        A refusal is raised as a domain error. Once the signal is recorded, the answer is
+        never "unavailable": if the outcome is not known in time, it is CommandPending and
+        the command's outcome resource tells the rest. Unavailable means nothing was
+        recorded.
+        """
         await self.submit(order_id, command, command_id, params)
-        result = await self.workflows.outcome(order_id, command_id)
-        if result is None:
-            raise OutcomePending(command_id)
-        outcome = result.outcome
-        if outcome.command != command.name or not _same(outcome.parameters, params):
-            raise IdempotencyKeyReused(
-                f"Idempotency-Key {command_id!r} was first used for {outcome.command} "
-                f"with {outcome.parameters}"
+        try:
+            result = await self.workflows.outcome(
+                order_id, command_id, wait=self.workflows.options.command_wait.total_seconds()
             )
-        if outcome.refusal == "invalid":
-            raise InvalidInput([], detail=outcome.detail)
-        if outcome.refusal is not None:
-            status = outcome.status or result.order.status
-            if outcome.refusal == "closed":
-                raise OrderClosed(order_id, status.value, outcome.detail)
-            refused = EventLogFull if outcome.refusal == "log_full" else CommandRefused
-            raise refused(outcome.detail, status=status.value, allowed=allowed_commands(status))
-        return result
+        except (TemporalTimeout, WorkflowUnanswered):
+            result = None
+        if result is None:
+            log.warning("order %s: outcome of %s not known in time", order_id, command_id)
+            return CommandPending(order_id, command_id)
+        return decided(order_id, command, params, result)
 
     async def submit(
         self,
@@ -141,15 +154,41 @@ class OrderService:
         params: Mapping[str, ParameterValue],
     ) -> None:
         """Signal the command (the asynchronous path); a closed order refuses it, unless
-        this is a retry of a command that ran before it closed."""
+        this is a retry of a command that ran before it closed. Raises Unavailable only
+        when Temporal certainly did not record the signal."""
         try:
-            if await self.workflows.send(order_id, command.name, command_id, params):
-                return
+            sent = await self.workflows.send(order_id, command.name, command_id, params)
         except OrderNotFound:
             order = await self._archived(order_id)
             raise OrderClosed(order_id, order.status.value) from None
-        if await self.workflows.outcome(order_id, command_id, wait=False) is None:
+        except TemporalTimeout:
+            # The signal may or may not have been recorded: a query tells, since the
+            # workflow has applied every signal recorded before it. If Temporal cannot say
+            # either, the command's outcome resource will (pending, then its outcome, or
+            # not found: never recorded).
+            if await self._recorded(order_id, command_id) is False:
+                raise CommandNotRecorded(unreachable=False) from None
+        except TemporalUnavailable:
+            raise CommandNotRecorded(unreachable=True) from None
+        if not sent and await self.workflows.outcome(order_id, command_id) is None:
             raise OrderClosed(order_id, (await self.read(order_id)).status.value)
+
+    async def outcome(self, order_id: int, command_id: str) -> CommandResult | CommandPending:
+        """What became of a recorded command: pending while its order cannot answer."""
+        try:
+            result = await self.workflows.outcome(order_id, command_id)
+        except (TemporalTimeout, WorkflowUnanswered):
+            return CommandPending(order_id, command_id)
+        if result is None:
+            raise CommandNotFound(order_id, command_id)
+        return result
+
+    async def _recorded(self, order_id: int, command_id: str) -> bool | None:
+        """Whether the order has recorded the command; None when Temporal cannot say."""
+        try:
+            return await self.workflows.outcome(order_id, command_id) is not None
+        except (TemporalTimeout, WorkflowUnanswered, TemporalUnavailable):
+            return None
 
     async def _archived(self, order_id: int) -> Order:
         """The order from the archive, or OrderNotFound: it never existed."""
@@ -170,3 +209,24 @@ def _same(first: Mapping[str, ParameterValue], second: Mapping[str, ParameterVal
     return first.keys() == second.keys() and all(
         normal(first[k]) == normal(second[k]) for k in first
     )
+
+
+def decided(
+    order_id: int, command: Command, params: Mapping[str, ParameterValue], result: CommandResult
+) -> CommandResult:
+    """The result of an applied command, or its refusal raised as a domain error."""
+    outcome = result.outcome
+    if outcome.command != command.name or not _same(outcome.parameters, params):
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {outcome.command_id!r} was first used for {outcome.command} "
+            f"with {outcome.parameters}"
+        )
+    if outcome.refusal == "invalid":
+        raise InvalidInput([], detail=outcome.detail)
+    if outcome.refusal is not None:
+        status = outcome.status or result.order.status
+        if outcome.refusal == "closed":
+            raise OrderClosed(order_id, status.value, outcome.detail)
+        refused = EventLogFull if outcome.refusal == "log_full" else CommandRefused
+        raise refused(outcome.detail, status=status.value, allowed=allowed_commands(status))
+    return result

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.common import (
@@ -62,7 +63,7 @@ class OrderWorkflows:
 
     def __init__(self, client: Client, options: OrderStartOptions) -> None:
         self._client = client
-        self._options = options
+        self.options = options
         self._timeout = options.rpc_timeout
 
     def _handle(self, order_id: int) -> WorkflowHandle[OrderWorkflow, Order]:
@@ -83,9 +84,9 @@ class OrderWorkflows:
             try:
                 handle = await self._client.start_workflow(
                     OrderWorkflow.run,
-                    self._options.input(order_id, account_id, created_at),
+                    self.options.input(order_id, account_id, created_at),
                     id=workflow_id,
-                    task_queue=self._options.task_queue,
+                    task_queue=self.options.task_queue,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     # A retried create finds the running workflow; a new id must not.
                     id_conflict_policy=(
@@ -170,22 +171,25 @@ class OrderWorkflows:
             return True
 
     async def outcome(
-        self, order_id: int, command_id: str, *, wait: bool = True
+        self, order_id: int, command_id: str, *, wait: float = 0.0
     ) -> CommandResult | None:
-        """What became of a command; with ``wait``, polls (bounded) in case a query ever
-        overtakes the signal it follows."""
+        """What became of a command, or None when the order has no outcome for it. With
+        ``wait`` (seconds), polls until there is one or the time is up; each query is
+        bounded by what is left, so the whole call is."""
         handle = self._handle(order_id)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeout.total_seconds()
+        deadline = loop.time() + wait
         delay = 0.005
         async with self._temporal_errors(order_id):
             while True:
+                left = deadline - loop.time()
+                timeout = min(max(left, 0.5), self._timeout.total_seconds())
                 result = await handle.query(
-                    OrderWorkflow.outcome, command_id, rpc_timeout=self._timeout
+                    OrderWorkflow.outcome, command_id, rpc_timeout=timedelta(seconds=timeout)
                 )
-                if result is not None or not wait or loop.time() >= deadline:
+                if result is not None or loop.time() >= deadline:
                     return result
-                await asyncio.sleep(delay)
+                await asyncio.sleep(min(delay, max(deadline - loop.time(), 0)))
                 delay = min(delay * 2, 0.25)
 
     async def find(
@@ -248,7 +252,9 @@ class OrderWorkflows:
             if error.status == RPCStatusCode.INVALID_ARGUMENT:  # that one would be our bug
                 raise
             log.warning("Temporal call failed: %s (%s)", error.message, error.status)
-            if error.status == RPCStatusCode.DEADLINE_EXCEEDED:
+            # A call that outlives its rpc_timeout ends CANCELLED ("Timeout expired") on the
+            # client side, DEADLINE_EXCEEDED when the server gives up first.
+            if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
                 raise TemporalTimeout() from None
             raise TemporalUnavailable() from None
         except WorkflowQueryFailedError as error:

@@ -1,0 +1,80 @@
+"""A command answer never lies: 200 applied, 409 refused, 202 recorded with its outcome not
+known yet (and a resource that tells it later), 503 only when nothing was recorded."""
+
+from __future__ import annotations
+
+import httpx
+from temporalio.client import Client
+
+from orderflow.settings import Settings
+from tests.helpers import (
+    assert_problem,
+    create_order,
+    eventually,
+    isolated_settings,
+    register_customer,
+    running_api,
+    running_worker,
+)
+
+
+async def test_a_recorded_command_whose_order_cannot_answer_is_202_then_readable(
+    client: Client, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    """No worker holds the order's queue (as when its worker has crashed): the command is
+    recorded, its outcome cannot be known in time, so the answer is 202 with where to read
+    it — never 503 — and once a worker is back the outcome resource says applied."""
+    account = (await register_customer(http))["customerId"]
+    own = isolated_settings(settings, order_command_wait_seconds=1)
+    async with running_api(own) as api:
+        order = await create_order(api, account)  # a fresh order needs no worker to answer
+        assign = order["_links"]["commands"]["href"] + "/assignOrder"
+        key = {"Idempotency-Key": f"assign-{order['orderId']}"}
+        response = await api.put(assign, params={"restaurantId": 5}, headers=key)
+        assert response.status_code == 202, response.text
+        body = response.json()
+        assert body["status"] == "pending" and body["commandId"] == key["Idempotency-Key"]
+        outcome_href = response.headers["location"]
+        assert outcome_href == body["_links"]["outcome"]["href"]
+        pending = await api.get(outcome_href)
+        assert pending.status_code == 200 and pending.json()["status"] == "pending"
+
+        async with running_worker(client, own):
+
+            async def applied() -> httpx.Response:
+                found = await api.get(outcome_href)
+                assert found.json()["status"] == "applied", found.text
+                return found
+
+            outcome = (await eventually(applied, timeout=30)).json()
+            assert outcome["command"] == "assignOrder"
+            assert outcome["_embedded"]["order"]["status"] == "ORDER_ASSIGNED"
+            assert outcome["_embedded"]["event"]["restaurantId"] == 5
+            # The retry with the same key gets the real outcome, and changes nothing.
+            again = await api.put(assign, params={"restaurantId": 5}, headers=key)
+            assert again.status_code == 200 and again.json()["status"] == "ORDER_ASSIGNED"
+            events = (await api.get(order["_links"]["events"]["href"])).json()
+            assert [e["type"] for e in events["_embedded"]["orderEventList"]] == [
+                "ORDER_CREATED",
+                "ORDER_ASSIGNED",
+            ]
+
+
+async def test_the_outcome_of_a_refused_command_says_why(http: httpx.AsyncClient) -> None:
+    order = await create_order(http)
+    commands = order["_links"]["commands"]["href"]
+    key = {"Idempotency-Key": f"too-early-{order['orderId']}"}
+    assert_problem(
+        await http.put(commands + "/prepareOrder", headers=key), 409, "command-not-allowed"
+    )
+    outcome = await http.get(f"{order['_links']['self']['href']}/outcomes/{key['Idempotency-Key']}")
+    assert outcome.status_code == 200
+    body = outcome.json()
+    assert body["status"] == "refused" and body["refusal"] == "command-not-allowed"
+    assert "ORDER_CREATED" in body["detail"]
+
+
+async def test_an_unknown_command_id_has_no_outcome(http: httpx.AsyncClient) -> None:
+    order = await create_order(http)
+    missing = await http.get(f"{order['_links']['self']['href']}/outcomes/never-sent")
+    assert_problem(missing, 404, "not-found")
