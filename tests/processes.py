@@ -7,11 +7,13 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from orderflow.settings import Settings
+from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 # The console script pip installed beside this Python: workers start as `orderflow worker …`.
@@ -36,21 +38,32 @@ def worker_environment(settings: Settings) -> dict[str, str]:
 
 @contextmanager
 def worker_process(settings: Settings, *kinds: str) -> Iterator[subprocess.Popen[str]]:
-    process = subprocess.Popen(
-        [ORDERFLOW, "worker", *kinds],
-        cwd=ROOT,
-        env=worker_environment(settings),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:  # wait until it polls
-            if "worker running" in line:
-                break
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(30)
+    """A worker process, once it polls. Its output goes to a file: a pipe nobody reads
+    fills up and blocks the worker in the middle of its work."""
+    with tempfile.NamedTemporaryFile("w+", prefix="worker-", suffix=".log") as log:
+        process = subprocess.Popen(
+            [ORDERFLOW, "worker", *kinds],
+            cwd=ROOT,
+            env=worker_environment(settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            wait_until(
+                lambda: (
+                    "worker running" in Path(log.name).read_text() or process.poll() is not None
+                ),
+                timeout=60,
+            )
+            assert process.poll() is None, Path(log.name).read_text()
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()  # never leave a process behind
+                    process.wait()
+                    raise

@@ -175,15 +175,17 @@ class OrderWorkflows:
     ) -> CommandResult | None:
         """What became of a command, or None when the order has no outcome for it. With
         ``wait`` (seconds), polls until there is one or the time is up; each query is
-        bounded by what is left, so the whole call is."""
+        bounded (by what is left, and at least the command wait), so the whole call is."""
         handle = self._handle(order_id)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         delay = 0.005
         async with self._temporal_errors(order_id):
             while True:
-                left = deadline - loop.time()
-                timeout = min(max(left, 0.5), self._timeout.total_seconds())
+                # A query may have to wait for a worker to replay the order (its own worker
+                # gone): give it at least the command wait, never more than rpc_timeout.
+                left = max(deadline - loop.time(), self.options.command_wait.total_seconds())
+                timeout = min(left, self._timeout.total_seconds())
                 result = await handle.query(
                     OrderWorkflow.outcome, command_id, rpc_timeout=timedelta(seconds=timeout)
                 )
