@@ -72,6 +72,23 @@ class Settings(BaseSettings):
 
     # Customer database: a SQLite file by default, postgresql+psycopg://… in production.
     database_url: str = "sqlite:///.data/orderflow.db"
+    # Every database call is bounded: a database that refuses or stops answering costs an
+    # API request at most DATABASE_CALL_TIMEOUT_SECONDS, then 503 + Retry-After.
+    database_connect_timeout_seconds: int = Field(
+        2, ge=2, description="Opening a PostgreSQL connection (libpq: whole seconds, at least 2)."
+    )
+    database_statement_timeout_seconds: float = Field(
+        2.0, gt=0, description="One statement, cancelled by PostgreSQL (its statement_timeout)."
+    )
+    database_pool_timeout_seconds: float = Field(
+        2.0, gt=0, description="Waiting for a pooled connection when all are in use."
+    )
+    database_call_timeout_seconds: float = Field(
+        3.0,
+        gt=0,
+        description="One database call of the API, whatever hangs; its connections are then "
+        "closed. Also TCP's limit on unacknowledged data (tcp_user_timeout).",
+    )
 
     # HTTP API.
     api_host: str = "127.0.0.1"

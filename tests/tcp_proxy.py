@@ -1,4 +1,5 @@
-"""A TCP relay that a test can cut and restore: a real network outage of a real server."""
+"""A TCP relay that a test can cut, black-hole and restore: real network faults of a real
+server."""
 
 from __future__ import annotations
 
@@ -10,14 +11,22 @@ from tests.helpers import free_port
 
 
 class TcpProxy:
-    """Relays 127.0.0.1:<port> to ``target``; ``cut()`` drops every connection and refuses
-    new ones, ``restore()`` listens again on the same port."""
+    """Relays 127.0.0.1:<port> to ``target``.
+
+    - ``cut()`` drops every connection and refuses new ones (the server is down);
+    - ``black_hole()`` keeps accepting connections, old and new, but forwards nothing in
+      either direction: to the client the peer is there and never answers (a frozen server,
+      or a network that silently drops packets);
+    - ``restore()`` forwards again. Bytes held back by a black hole are delivered then, as
+      TCP's retransmissions would deliver them once a network heals.
+    """
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.port = free_port()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()
 
     async def __aenter__(self) -> TcpProxy:
         await self.restore()
@@ -32,7 +41,15 @@ class TcpProxy:
         await self.cut()
 
     async def restore(self) -> None:
-        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        if self._server is None:
+            self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        self._flowing.set()
+
+    async def black_hole(self) -> None:
+        """Stop forwarding without closing anything: reads and connects hang, nothing fails."""
+        if self._server is None:
+            await self.restore()
+        self._flowing.clear()
 
     async def cut(self) -> None:
         if self._server is not None:
@@ -42,23 +59,37 @@ class TcpProxy:
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
+        # Wake relays held by a black hole: they find their connections gone and end.
+        self._flowing.set()
 
     async def _relay(
         self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
     ) -> None:
+        self._writers.add(client_writer)
+        await self._flowing.wait()  # a black hole accepts, and does not reach the server
+        if client_writer.transport.is_closing():
+            return
         try:
             server_reader, server_writer = await asyncio.open_connection(*self.target)
         except OSError:
             client_writer.transport.abort()
+            self._writers.discard(client_writer)
             return
-        self._writers.update((client_writer, server_writer))
+        self._writers.add(server_writer)
         await asyncio.gather(
             self._pipe(client_reader, server_writer), self._pipe(server_reader, client_writer)
         )
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, OSError):
-            while data := await reader.read(65536):
+            while True:
+                await self._flowing.wait()
+                data = await reader.read(65536)
+                if not data:
+                    break
+                await self._flowing.wait()  # read before the black hole, held until restored
+                if writer.transport.is_closing():
+                    break
                 writer.write(data)
                 await writer.drain()
         writer.transport.abort()

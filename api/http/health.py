@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
 from api.http.problems import PROBLEM_JSON
+from orderflow.database.calls import in_database
 from orderflow.health import CHECK_TIMEOUT, temporal_health
 
 router = APIRouter(tags=["health"])
@@ -44,13 +45,16 @@ async def read_readiness(request: Request) -> JSONResponse:
     return JSONResponse(body, 503, headers={"Retry-After": "5"}, media_type=PROBLEM_JSON)
 
 
-async def _database(engine: Engine) -> str:
-    def ping() -> None:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+def _select_one(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
 
+
+async def _database(engine: Engine) -> str:
+    # Through in_database: a ping given up on breaks its connection rather than leaving a
+    # thread and a pooled connection stuck on every probe while the database is silent.
     try:
-        await asyncio.wait_for(asyncio.to_thread(ping), CHECK_TIMEOUT.total_seconds())
+        await asyncio.wait_for(in_database(_select_one, engine), CHECK_TIMEOUT.total_seconds())
     except Exception as error:
         return f"unreachable ({type(error).__name__})"
     return "ok"

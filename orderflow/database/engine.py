@@ -1,31 +1,120 @@
-"""The project's database layer: one engine factory for SQLite (embedded) and PostgreSQL."""
+"""The project's database layer: one engine factory for SQLite (embedded) and PostgreSQL,
+with every step of a call bounded, and the connections of a call that a caller gave up on
+broken so that nothing waits on them forever."""
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
+import socket
 import sqlite3
+import threading
+import weakref
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import create_engine
 
+if TYPE_CHECKING:
+    from orderflow.settings import Settings
+
 SQLITE_BUSY_TIMEOUT_MS = 5_000
+# Keepalive probes notice a peer that vanished while we wait for its answer; with
+# tcp_user_timeout set, an unanswered probe closes the connection after that long.
+KEEPALIVE_INTERVAL_SECONDS = 1
+KEEPALIVE_PROBES = 3
 
 
-def create_database_engine(url: str) -> Engine:
-    """An engine for ``url``; a SQLite file gets its folder, WAL and a busy timeout.
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """How long each step of a database call may take, in seconds."""
+
+    connect: int
+    statement: float
+    pool: float
+    call: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DatabaseTimeouts:
+        return cls(
+            connect=settings.database_connect_timeout_seconds,
+            statement=settings.database_statement_timeout_seconds,
+            pool=settings.database_pool_timeout_seconds,
+            call=settings.database_call_timeout_seconds,
+        )
+
+
+_timeouts: weakref.WeakKeyDictionary[Engine, DatabaseTimeouts] = weakref.WeakKeyDictionary()
+
+
+def create_database_engine(url: str, timeouts: DatabaseTimeouts | None = None) -> Engine:
+    """An engine for ``url`` whose calls are bounded by ``timeouts`` (by default, those of the
+    settings); a SQLite file gets its folder, WAL and a busy timeout.
 
     >>> create_database_engine("sqlite:///.data/orderflow.db")  # doctest: +SKIP
     """
+    if timeouts is None:
+        from orderflow.settings import get_settings
+
+        timeouts = DatabaseTimeouts.from_settings(get_settings())
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False})
-    event.listen(engine, "connect", _tune_sqlite)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _tune_sqlite)
+    else:
+        engine = create_engine(
+            url,
+            pool_size=10,
+            max_overflow=20,
+            pool_timeout=timeouts.pool,
+            connect_args=_postgres_limits(parsed.query.get("options"), timeouts),
+        )
+        event.listen(engine, "connect", _mark_fresh)
+    # In this order: a call holds its connection before the ping, so a ping that hangs can
+    # be broken too.
+    event.listen(engine, "checkout", _hold)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "checkout", _ping)
+    for released in ("checkin", "close", "detach", "invalidate"):
+        event.listen(engine, released, _let_go)
+    _timeouts[engine] = timeouts
     return engine
+
+
+def timeouts_of(engine: Engine) -> DatabaseTimeouts:
+    """The bounds ``engine`` was made with (the settings' for an engine made elsewhere)."""
+    found = _timeouts.get(engine)
+    if found is None:
+        from orderflow.settings import get_settings
+
+        found = DatabaseTimeouts.from_settings(get_settings())
+    return found
+
+
+def _postgres_limits(options: str | tuple[str, ...] | None, timeouts: DatabaseTimeouts) -> Any:
+    """libpq parameters: the server cancels a long statement; the client gives up on a
+    connection that does not open, and on a peer that stops acknowledging (a statement
+    timeout cannot help when its answer never arrives)."""
+    given = " ".join((options,) if isinstance(options, str) else options or ())
+    statement_ms = max(1, round(timeouts.statement * 1000))
+    return {
+        "connect_timeout": timeouts.connect,
+        # Appended to any options of the URL: the last -c of a parameter wins.
+        "options": f"{given} -c statement_timeout={statement_ms}".strip(),
+        "tcp_user_timeout": max(1, round(timeouts.call * 1000)),
+        "keepalives": 1,
+        "keepalives_idle": max(1, math.ceil(timeouts.call)),
+        "keepalives_interval": KEEPALIVE_INTERVAL_SECONDS,
+        "keepalives_count": KEEPALIVE_PROBES,
+    }
 
 
 def _tune_sqlite(connection: sqlite3.Connection, _record: Any) -> None:
@@ -35,3 +124,114 @@ def _tune_sqlite(connection: sqlite3.Connection, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+class HeldConnections:
+    """The connections one call holds, for whoever waits on the call in another thread.
+
+    The call runs inside ``with held:``; ``abandon()`` (from any thread) breaks what it
+    holds and whatever it checks out later: a thread blocked on a socket that will never
+    answer fails at once, and the pool gets its connection back, invalidated.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._connections: set[Any] = set()
+        self._finished = False
+        self.abandoned = False
+
+    def __enter__(self) -> HeldConnections:
+        if self.abandoned:
+            raise TimeoutError("the caller gave up before the call started")
+        _current.held = self
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        _current.held = None
+        with self._lock:
+            self._finished = True
+            self._connections.clear()
+
+    def abandon(self) -> None:
+        """Break the call's connections, unless it has finished."""
+        with self._lock:
+            if self._finished:
+                return
+            self.abandoned = True
+            for connection in self._connections:
+                _break(connection)
+
+    def add(self, connection: Any) -> None:
+        with self._lock:
+            self._connections.add(connection)
+            if self.abandoned:
+                _break(connection)
+
+    def discard(self, connection: Any) -> None:
+        # Under the lock: a connection is closed only after this returns, so abandon()
+        # never shuts down a socket number that a new connection has reused.
+        with self._lock:
+            self._connections.discard(connection)
+
+
+_current = threading.local()
+_HELD_BY = "orderflow_held_by"
+_FRESH = "orderflow_fresh"
+
+
+def _current_held() -> HeldConnections | None:
+    held: HeldConnections | None = getattr(_current, "held", None)
+    return held
+
+
+def _hold(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    held = _current_held()
+    if held is not None:
+        record.info[_HELD_BY] = held
+        held.add(dbapi_connection)
+
+
+def _let_go(dbapi_connection: Any, record: Any, *_: Any) -> None:
+    held: HeldConnections | None = record.info.pop(_HELD_BY, None) if record else None
+    if held is not None:
+        held.discard(dbapi_connection)
+
+
+def _mark_fresh(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_FRESH] = True
+
+
+def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """The pool's pre-ping, as a checkout listener that runs after ``_hold``: the pool's own
+    runs before any listener, where a ping into a silent database could not be broken."""
+    if record.info.pop(_FRESH, False):
+        return  # just connected: nothing can have gone stale
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+    except Exception as error:
+        held = _current_held()
+        if held is not None and held.abandoned:
+            raise  # given up on: no fresh connection for a call nobody waits for
+        raise DisconnectionError("the pooled connection failed its ping") from error
+
+
+def _break(connection: Any) -> None:
+    """Make a call blocked on ``connection`` fail now (from any thread)."""
+    with contextlib.suppress(Exception):
+        if isinstance(connection, sqlite3.Connection):
+            connection.interrupt()
+            return
+        # The driver cannot be told to stop waiting, but its socket can: shutting it down
+        # wakes the blocked read (end of file), and the pool invalidates the connection.
+        duplicate = socket.socket(fileno=os.dup(connection.pgconn.socket))
+        try:
+            duplicate.shutdown(socket.SHUT_RDWR)
+        finally:
+            duplicate.close()
