@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 from activities.customer_activities import CustomerActivities
 from activities.order_activities import OrderActivities
 from orderflow import temporal
-from orderflow.database.engine import create_database_engine
+from orderflow.database.engine import DatabaseTimeouts, create_database_engine
 from orderflow.health import temporal_health
 from orderflow.settings import Settings, get_settings
 from orderflow.telemetry import configure_logging, configure_tracing
@@ -89,7 +89,7 @@ async def main(kinds: list[str]) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    engine = create_database_engine(settings.database_url)
+    engine = create_database_engine(settings.database_url, DatabaseTimeouts.from_settings(settings))
     executor = ThreadPoolExecutor(settings.worker_max_concurrent_activities)
     async with AsyncExitStack() as stack:
         if "orders" in kinds:

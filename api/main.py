@@ -29,7 +29,7 @@ from api.published import catalog
 from api.published import feed as event_feed
 from api.published.broadcast import OutboxWatch
 from orderflow import temporal
-from orderflow.database.engine import create_database_engine
+from orderflow.database.engine import DatabaseTimeouts, create_database_engine
 from orderflow.health import temporal_health
 from orderflow.settings import Settings, get_settings
 from orderflow.telemetry import configure_logging, configure_tracing
@@ -58,7 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "Temporal at %s is unreachable: answering 503 until it is",
                 settings.temporal_address,
             )
-        app.state.engine = create_database_engine(settings.database_url)
+        app.state.engine = create_database_engine(
+            settings.database_url, DatabaseTimeouts.from_settings(settings)
+        )
         workflows = OrderWorkflows(client, OrderStartOptions.from_settings(settings))
         app.state.orders = OrderService(workflows, app.state.engine)
         app.state.customers = CustomerService(

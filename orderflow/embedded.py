@@ -24,7 +24,7 @@ from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
 
 from orderflow import temporal
 from orderflow.cli import command_line
-from orderflow.database.engine import create_database_engine
+from orderflow.database.engine import DatabaseTimeouts, create_database_engine
 from orderflow.database.migrate import upgrade
 from orderflow.settings import Settings, get_settings
 from workflows.order_names import SEARCH_ATTRIBUTES
@@ -131,7 +131,7 @@ def _wait_for_http(url: str, stack: Stack) -> None:
 def main() -> int:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(create_database_engine(settings.database_url))
+    upgrade(create_database_engine(settings.database_url, DatabaseTimeouts.from_settings(settings)))
 
     stopping = False
 

@@ -17,7 +17,7 @@ from temporalio.worker import Worker
 
 from api.main import create_app
 from orderflow.bench.stack import free_port
-from orderflow.database.engine import create_database_engine
+from orderflow.database.engine import DatabaseTimeouts, create_database_engine
 from orderflow.settings import Settings
 from tests.contract import ResponseContract
 from worker import build_customer_worker, build_worker
@@ -94,7 +94,7 @@ async def running_worker(
 
     One client may have one worker per task queue: only one test-wide customer worker.
     """
-    engine = create_database_engine(settings.database_url)
+    engine = create_database_engine(settings.database_url, DatabaseTimeouts.from_settings(settings))
     with ThreadPoolExecutor(settings.worker_max_concurrent_activities) as executor:
         async with AsyncExitStack() as stack:
             worker = await stack.enter_async_context(

@@ -10,6 +10,7 @@ from tests.helpers import (
     WALK,
     command,
     create_order,
+    eventually,
     free_port,
     isolated_settings,
     register_customer,
@@ -57,14 +58,20 @@ async def test_the_worker_serves_the_sdk_runtime_metrics(
             order = await create_order(api, account)
             for name, params, _ in WALK:
                 assert (await command(api, order, name, **params)).status_code == 200
+            # The workflow completes a moment after its last command (its events are
+            # published first): scrape until every series is there.
             async with httpx.AsyncClient() as scraper:
-                text = (await scraper.get(f"http://{own.worker_metrics_address}/metrics")).text
-    for series in (
-        "temporal_workflow_task_execution_latency",
-        "temporal_workflow_task_schedule_to_start_latency",
-        "temporal_sticky_cache_size",
-        "temporal_num_pollers",
-        "temporal_workflow_completed",
-        "temporal_local_activity_execution_latency",
-    ):
-        assert series in text, series
+
+                async def every_series() -> None:
+                    response = await scraper.get(f"http://{own.worker_metrics_address}/metrics")
+                    for series in (
+                        "temporal_workflow_task_execution_latency",
+                        "temporal_workflow_task_schedule_to_start_latency",
+                        "temporal_sticky_cache_size",
+                        "temporal_num_pollers",
+                        "temporal_workflow_completed",
+                        "temporal_local_activity_execution_latency",
+                    ):
+                        assert series in response.text, series
+
+                await eventually(every_series, timeout=30)
