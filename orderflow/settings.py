@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
     # How long the embedded server keeps closed orders readable (the dev server's default is 1 day).
     embedded_retention_days: int = Field(30, ge=1)
+    # Supervision of the embedded stack: a child that dies is started again after this delay,
+    # doubled after each quick death up to the maximum, and reset once a child has run
+    # supervisor_restart_reset_after_seconds.
+    supervisor_restart_delay_seconds: float = Field(0.5, gt=0)
+    supervisor_restart_max_delay_seconds: float = Field(30.0, gt=0)
+    supervisor_restart_reset_after_seconds: float = Field(30.0, gt=0)
 
     @model_validator(mode="after")
     def _database_in_data_dir(self) -> Self:
