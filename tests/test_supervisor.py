@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -37,6 +38,15 @@ def alive(pid: int) -> bool:
         return "zombie" not in status.read_text()
     except FileNotFoundError:
         return False
+
+
+def signal_mask(pid: int, kind: str) -> int:
+    """A signal mask of /proc/PID/status, e.g. SigIgn: the signals it ignores."""
+    return int(Path(f"/proc/{pid}/status").read_text().split(f"{kind}:")[1].split()[0], 16)
+
+
+async def ignores_sigterm(pid: int) -> None:
+    assert signal_mask(pid, "SigIgn") & (1 << (signal.SIGTERM - 1))
 
 
 def started_pids(lines: list[str]) -> list[int]:
@@ -105,15 +115,25 @@ async def test_stop_kills_a_child_that_ignores_sigterm_after_the_grace_period() 
     process = supervisor.children[0].process
     assert process is not None
 
-    async def ignores_sigterm() -> None:
-        ignored = Path(f"/proc/{process.pid}/status").read_text().split("SigIgn:")[1].split()[0]
-        assert int(ignored, 16) & (1 << 14)  # SIGTERM is signal 15
-
-    await eventually(ignores_sigterm)
+    await eventually(lambda: ignores_sigterm(process.pid))
     supervisor.supervise()
     await supervisor.stop()
     assert process.returncode == -9
     assert "stubborn did not stop in 0.5s; killing it" in lines
+
+
+async def test_a_second_stop_request_does_not_wait_for_the_grace_period() -> None:
+    lines: list[str] = []
+    supervisor = Supervisor(RestartPolicy(), stop_grace_seconds=60, say=lines.append)
+    await supervisor.start(Child("stubborn", STUBBORN))
+    process = supervisor.children[0].process
+    assert process is not None
+    await eventually(lambda: ignores_sigterm(process.pid))
+    supervisor.request_stop()  # the first Ctrl-C
+    supervisor.request_stop()  # the second, before the stubborn child is done
+    await asyncio.wait_for(supervisor.stop(), 5)
+    assert process.returncode == -9
+    assert not [line for line in lines if "did not stop" in line]
 
 
 async def test_a_child_waiting_to_be_restarted_is_not_restarted_after_a_stop() -> None:
