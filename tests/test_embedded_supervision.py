@@ -4,6 +4,7 @@ serving, and an open order carries on, across a restart of the dev server too.""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import uuid
 from collections.abc import Callable
@@ -123,3 +124,5 @@ def test_every_child_killed_is_restarted_and_the_order_carries_on(tmp_path: Path
         second = httpx.post(f"{api}/v1/orders", json={"accountId": 2}, timeout=TIMEOUT)
         assert second.status_code == 201, second.text
         walk(second.json(), WALK)
+        # The workers rode out the dev server's absence: no child died but the four killed.
+        assert len(re.findall(r"^[\w-]+ exited with", stack.output, re.M)) == 4, stack.output
