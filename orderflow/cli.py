@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the whole service on this machine (what `make run` starts)",
         "Start the embedded stack: a Temporal dev server with its Web UI, a worker for each "
         "task queue, and the API, with state under DATA_DIR (.data/). Each child is started "
-        "as `orderflow worker …` or `orderflow api`. Ctrl-C or SIGTERM stops them all.",
+        "as `orderflow worker …` or `orderflow api`, and one that dies is started again (with "
+        "backoff) while the others keep serving. Ctrl-C or SIGTERM stops them all.",
     )
     worker = add(
         "worker",

@@ -1,21 +1,23 @@
 """The embedded stack in one command: Temporal dev server, a worker per task queue and the API.
 
 Run with ``orderflow run`` (``make run``). Each child is started through the same command as
-in production (``orderflow worker orders``, ``orderflow api``). Ctrl-C or SIGTERM stops every
-process it started; state lives under the data folder, so the next start finds the same orders.
+in production (``orderflow worker orders``, ``orderflow api``) and supervised: one that dies
+is started again while the others keep serving (orderflow/supervisor.py). Ctrl-C or SIGTERM
+stops every process it started; all state lives under the data folder (the dev server's file
+and, unless DATABASE_URL says otherwise, the customer database), so the next start finds the
+same orders.
 """
 
 from __future__ import annotations
 
 import asyncio
 import shutil
-import signal
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from google.protobuf.duration_pb2 import Duration
@@ -27,6 +29,7 @@ from orderflow.cli import command_line
 from orderflow.database.engine import DatabaseTimeouts, create_database_engine
 from orderflow.database.migrate import upgrade
 from orderflow.settings import Settings, get_settings
+from orderflow.supervisor import Child, RestartPolicy, StopRequested, Supervisor
 from workflows.order_names import SEARCH_ATTRIBUTES
 
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
@@ -61,47 +64,21 @@ def dev_server_command(settings: Settings) -> list[str]:
     return command
 
 
-class Stack:
-    """The child processes, stopped in reverse order of starting."""
+async def prepare_temporal(settings: Settings) -> None:
+    """Wait until the dev server answers, then keep closed orders for the configured days.
 
-    def __init__(self) -> None:
-        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def start(self, name: str, command: list[str]) -> None:
-        # Own process group: a Ctrl-C in the terminal reaches us, and we stop children in order.
-        process = subprocess.Popen(command, start_new_session=True)
-        self.processes.append((name, process))
-        print(f"started {name} (pid {process.pid})", flush=True)
-
-    def exited(self) -> str | None:
-        for name, process in self.processes:
-            if process.poll() is not None:
-                return f"{name} exited with code {process.returncode}"
-        return None
-
-    def stop(self, grace_seconds: float = 15.0) -> None:
-        for name, process in reversed(self.processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(grace_seconds)
-                except subprocess.TimeoutExpired:
-                    print(f"{name} did not stop in {grace_seconds:g}s; killing it", flush=True)
-                    process.kill()
-                    process.wait()
-
-
-async def _prepare_temporal(settings: Settings) -> None:
-    """Wait until the dev server answers, then keep closed orders for the configured days."""
+    Run after every start of the dev server: setting the retention again is harmless, and a
+    restarted server is then sure to have it."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while True:
         try:
             client = await temporal.connect(settings)
             await client.count_workflows()
             break
-        except Exception:
+        except Exception as error:
             if time.monotonic() > deadline:
-                raise
+                message = f"Temporal did not answer within {STARTUP_TIMEOUT_SECONDS:g}s: {error}"
+                raise RuntimeError(message) from None
             await asyncio.sleep(0.2)
     retention = Duration()
     retention.FromTimedelta(timedelta(days=settings.embedded_retention_days))
@@ -113,45 +90,52 @@ async def _prepare_temporal(settings: Settings) -> None:
     )
 
 
-def _wait_for_http(url: str, stack: Stack) -> None:
+async def wait_for_http(url: str) -> None:
+    """Poll ``url`` until it answers, for at most the start-up timeout."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while True:
-        if (problem := stack.exited()) is not None:
-            raise RuntimeError(problem)
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            if time.monotonic() > deadline:
-                message = f"{url} did not answer within {STARTUP_TIMEOUT_SECONDS:g}s"
-                raise RuntimeError(message) from None
-            time.sleep(0.2)
+    while not await asyncio.to_thread(_answers, url):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer within {STARTUP_TIMEOUT_SECONDS:g}s")
+        await asyncio.sleep(0.2)
 
 
-def main() -> int:
-    settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(create_database_engine(settings.database_url, DatabaseTimeouts.from_settings(settings)))
-
-    stopping = False
-
-    def request_stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-
-    stack = Stack()
+def _answers(url: str) -> bool:
     try:
-        stack.start("temporal", dev_server_command(settings))
-        asyncio.run(_prepare_temporal(settings))
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def restart_policy(settings: Settings) -> RestartPolicy:
+    return RestartPolicy(
+        delay=settings.supervisor_restart_delay_seconds,
+        max_delay=settings.supervisor_restart_max_delay_seconds,
+        reset_after=settings.supervisor_restart_reset_after_seconds,
+    )
+
+
+async def run_stack(settings: Settings) -> int:
+    """Start the children in order, each once the one it needs answers, then keep them
+    running until SIGINT or SIGTERM."""
+    supervisor = Supervisor(restart_policy(settings))
+    supervisor.handle_signals()
+    try:
+        dev_server = Child(
+            "temporal",
+            dev_server_command(settings),
+            # The same --db-filename: orders carry on, and the namespace is set up again.
+            after_restart=partial(prepare_temporal, settings),
+        )
+        await supervisor.start(dev_server)
+        await supervisor.starting(prepare_temporal(settings))
         # One process per task queue, as in production: each scales on its own.
-        stack.start("orders-worker", command_line("worker", "orders"))
-        stack.start("customers-worker", command_line("worker", "customers"))
-        stack.start("api", command_line("api", "--log-level", "warning"))
+        await supervisor.start(Child("orders-worker", command_line("worker", "orders")))
+        await supervisor.start(Child("customers-worker", command_line("worker", "customers")))
+        await supervisor.start(Child("api", command_line("api", "--log-level", "warning")))
         api_url = f"http://{settings.api_host}:{settings.api_port}"
-        _wait_for_http(f"{api_url}/healthz", stack)
+        await supervisor.starting(wait_for_http(f"{api_url}/healthz"))
+        supervisor.supervise()
         print(
             f"orderflow is up\n"
             f"  API docs:        {api_url}/docs\n"
@@ -160,19 +144,26 @@ def main() -> int:
             f"Ctrl-C stops it; data stays in {settings.data_dir}/",
             flush=True,
         )
-        while not stopping:
-            if (problem := stack.exited()) is not None:
-                print(f"stopping: {problem}", file=sys.stderr, flush=True)
-                return 1
-            time.sleep(0.2)
+        await supervisor.stop_requested.wait()
+        return 0
+    except StopRequested:
         return 0
     except Exception as error:
         print(f"orderflow could not start: {error}", file=sys.stderr, flush=True)
         return 1
     finally:
         print("stopping orderflow …", flush=True)
-        stack.stop()
+        await supervisor.stop()
         print("stopped", flush=True)
+
+
+def main() -> int:
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_database_engine(settings.database_url, DatabaseTimeouts.from_settings(settings))
+    upgrade(engine)
+    engine.dispose()
+    return asyncio.run(run_stack(settings))
 
 
 if __name__ == "__main__":

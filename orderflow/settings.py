@@ -6,9 +6,9 @@ import sys
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -70,8 +70,9 @@ class Settings(BaseSettings):
     # How long a customer request may take before the API answers 202 and lets it finish.
     customer_request_wait_seconds: float = Field(5.0, ge=0)
 
-    # Customer database: a SQLite file by default, postgresql+psycopg://… in production.
-    database_url: str = "sqlite:///.data/orderflow.db"
+    # Customer database: postgresql+psycopg://… in production; unset, the SQLite file
+    # orderflow.db in data_dir, so DATA_DIR holds all of the embedded stack's state.
+    database_url: str = ""
     # Every database call is bounded: a database that refuses or stops answering costs an
     # API request at most DATABASE_CALL_TIMEOUT_SECONDS, then 503 + Retry-After.
     database_connect_timeout_seconds: int = Field(
@@ -114,6 +115,18 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
     # How long the embedded server keeps closed orders readable (the dev server's default is 1 day).
     embedded_retention_days: int = Field(30, ge=1)
+    # Supervision of the embedded stack: a child that dies is started again after this delay,
+    # doubled after each quick death up to the maximum, and reset once a child has run
+    # supervisor_restart_reset_after_seconds.
+    supervisor_restart_delay_seconds: float = Field(0.5, gt=0)
+    supervisor_restart_max_delay_seconds: float = Field(30.0, gt=0)
+    supervisor_restart_reset_after_seconds: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _database_in_data_dir(self) -> Self:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'orderflow.db'}"
+        return self
 
     @property
     def ui_url(self) -> str:

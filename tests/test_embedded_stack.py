@@ -2,105 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import re
 import signal
-import subprocess
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sqlite3
 from pathlib import Path
 
 import httpx
-from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
-from temporalio.client import Client
 
-from tests.helpers import free_port, wait_until
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@contextmanager
-def make_run(env: dict[str, str], stop_signal: int) -> Iterator[tuple[str, list[int]]]:
-    """Run `make run` as a user would; on exit, send ``stop_signal`` to its process group
-    (SIGINT is what Ctrl-C sends) and wait for everything to stop."""
-    process = subprocess.Popen(
-        ["make", "--no-print-directory", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    lines: list[str] = []
-    up = threading.Event()
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            if line.startswith("orderflow is up"):
-                up.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        assert up.wait(90), "".join(lines)
-        pids = [int(p) for p in re.findall(r"^started [\w-]+ \(pid (\d+)\)", "".join(lines), re.M)]
-        assert len(pids) == 4, "".join(lines)
-        yield "".join(lines), pids
-    finally:
-        os.killpg(process.pid, stop_signal)
-        assert process.wait(60) is not None
-        reader.join(10)
-    assert "stopped" in "".join(lines), "".join(lines)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return (
-        Path(f"/proc/{pid}/status").exists()
-        and "zombie" not in Path(f"/proc/{pid}/status").read_text()
-    )
-
-
-def orderflow_arguments(pid: int) -> list[str]:
-    """The `orderflow` subcommand a child of the stack runs (started as `python -m orderflow`)."""
-    command = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
-    assert command[1:3] == ["-m", "orderflow"], command
-    return command[3:]
-
-
-def retention_days(address: str) -> float:
-    async def describe() -> float:
-        client = await Client.connect(address)
-        request = DescribeNamespaceRequest(namespace="default")
-        described = await client.workflow_service.describe_namespace(request)
-        return described.config.workflow_execution_retention_ttl.ToTimedelta().days
-
-    return asyncio.run(describe())
+from tests.embedded import alive, make_run, orderflow_arguments, retention_days, stack_environment
+from tests.helpers import wait_until
 
 
 def test_make_run_starts_the_stack_keeps_orders_and_stops(tmp_path: Path) -> None:
-    api_port, temporal_port, ui_port = free_port(), free_port(), free_port()
-    env = {
-        **os.environ,
-        "API_PORT": str(api_port),
-        "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
-        "TEMPORAL_UI_PORT": str(ui_port),
-        "DATA_DIR": str(tmp_path / "data"),
-        "DATABASE_URL": f"sqlite:///{tmp_path}/data/orderflow.db",
-    }
-    api = f"http://127.0.0.1:{api_port}"
-    with make_run(env, signal.SIGINT) as (output, pids):
+    data = tmp_path / "data"
+    env = stack_environment(data)  # DATA_DIR only: no DATABASE_URL
+    ui_port = env["TEMPORAL_UI_PORT"]
+    with make_run(env, signal.SIGINT) as stack:
+        api, output, pids = stack.api, stack.output, stack.all_pids()
         assert f"{api}/docs" in output and f"http://localhost:{ui_port}" in output
         # One way to start each process: the children are the CLI's own subcommands.
-        started = {name: int(pid) for name, pid in re.findall(r"^started ([\w-]+) \(pid (\d+)\)", output, re.M)}  # fmt: skip
+        started = stack.pids()
         assert orderflow_arguments(started["orders-worker"]) == ["worker", "orders"]
         assert orderflow_arguments(started["customers-worker"]) == ["worker", "customers"]
         assert orderflow_arguments(started["api"])[0] == "api"
@@ -118,9 +38,13 @@ def test_make_run_starts_the_stack_keeps_orders_and_stops(tmp_path: Path) -> Non
             f"http://localhost:{ui_port}/namespaces/default/workflows/order-1/"
             in (order["_links"]["history"]["href"])
         )
-        assert retention_days(f"127.0.0.1:{temporal_port}") == 30
+        assert retention_days(stack.temporal_address) == 30
     assert not [pid for pid in pids if alive(pid)]
-    assert (tmp_path / "data" / "temporal.db").exists()
+    # DATA_DIR holds all the state: the dev server's file and the customer database.
+    assert (data / "temporal.db").exists()
+    with sqlite3.connect(data / "orderflow.db") as database:
+        emails = database.execute("SELECT email FROM customer").fetchall()
+    assert emails == [("ada@example.com",)]
 
     # Started again (stopped by SIGTERM this time), the order is still there and still runs.
     with make_run(env, signal.SIGTERM):
