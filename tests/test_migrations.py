@@ -135,7 +135,8 @@ def test_an_existing_database_gets_64_bit_ids(empty_database: str) -> None:
             sequences = dict(
                 connection.execute(text("SELECT sequencename, data_type FROM pg_sequences")).all()
             )
-            assert sequences == {"customer_id_seq": "bigint", "order_number_id_seq": "bigint"}
+            assert {"customer_id_seq", "order_number_id_seq"} <= sequences.keys()
+            assert set(sequences.values()) == {"bigint"}, sequences
     # What was there is still there.
     kept = customer_store.get(engine, 5)
     assert kept is not None and kept.last_name == "Jackson"
