@@ -17,7 +17,13 @@ from temporalio.client import Client
 
 from orderflow.database.engine import create_database_engine
 from orderflow.settings import Settings
-from tests.helpers import assert_problem, eventually, isolated_settings, register_customer, running_api
+from tests.helpers import (
+    assert_problem,
+    eventually,
+    isolated_settings,
+    register_customer,
+    running_api,
+)
 from worker import build_customer_worker
 
 BEYOND_64_BITS = 2**63
