@@ -10,28 +10,22 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from orderflow.database import customers as customer_store
 from orderflow.database.engine import create_database_engine
-from orderflow.database.migrate import alembic_config, upgrade
+from orderflow.database.migrate import upgrade
 from orderflow.database.order_numbers import OrderNumber, account_of, allocate_order_id
 from tests.conftest import new_postgres_database
+from tests.helpers import head_revision
 from workflows.customer_types import CustomerChanges, CustomerDetails
 
 TABLES = {"alembic_version", "customer", "order_number", "outbox_event"}
 BEYOND_32_BITS = 2**31 + 1_000
 # Every id column: 64-bit on PostgreSQL (SQLite's INTEGER is 64-bit already).
 ID_COLUMNS = [("customer", "id"), ("order_number", "id"), ("order_number", "account_id")]
-
-
-def head_revision(engine: Engine) -> str:
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
-    assert head is not None
-    return head
 
 
 def schema_of(url: str) -> tuple[set[str], str]:
@@ -56,10 +50,9 @@ def test_upgrade_an_empty_database_twice(empty_database: str) -> None:
     engine = create_database_engine(empty_database)
     upgrade(engine)
     upgrade(engine)  # nothing left to do is fine
-    head = head_revision(engine)
     engine.dispose()
     tables, version = schema_of(empty_database)
-    assert TABLES <= tables and version == head
+    assert TABLES <= tables and version == head_revision()
 
 
 def test_the_tables_are_what_the_migrations_make(empty_database: str) -> None:
