@@ -14,6 +14,7 @@ import psycopg
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
+from temporalio.worker import Replayer
 
 from orderflow.database.engine import create_database_engine
 from orderflow.settings import Settings
@@ -25,6 +26,8 @@ from tests.helpers import (
     running_api,
 )
 from worker import build_customer_worker
+from workflows.customer_names import request_workflow_id
+from workflows.customer_workflows import RegisterCustomerWorkflow, UpdateCustomerWorkflow
 
 BEYOND_64_BITS = 2**63
 BEYOND_32_BITS = 2**31
@@ -105,6 +108,11 @@ async def test_ids_past_32_bits_are_ids_like_any_other(http: httpx.AsyncClient) 
         assert_problem(placed, 422, "invalid-parameter")
 
 
+async def test_finding_an_email_no_customer_can_have_finds_none(http: httpx.AsyncClient) -> None:
+    found = await http.get("/v1/customers", params={"email": "gr\u0000ace@example.com"})
+    assert found.status_code == 200 and found.json()["_embedded"]["customers"] == []
+
+
 # The database refuses what passes the API: a rule of its own (a real CHECK constraint).
 REFUSED_NAME = "Refused-By-The-Database"
 
@@ -143,6 +151,10 @@ async def test_a_request_the_database_refuses_ends_as_failed(
             assert status["status"] == "failed" and status["detail"] == problem["detail"]
             again = await http.post("/v1/customers", json=body, headers={"Idempotency-Key": key})
             assert_problem(again, 422, "invalid-parameter")
+            # Failing is a history today's workflow code replays.
+            handle = client.get_workflow_handle(request_workflow_id(f"register-{key}"))
+            replayer = Replayer(workflows=[RegisterCustomerWorkflow, UpdateCustomerWorkflow])
+            await replayer.replay_workflow(await handle.fetch_history())
 
             # Answered 202 first: the status link says failed within a bounded wait.
             accepted = await quick.post("/v1/customers", json={**body, "email": unique_email()})
