@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from orderflow.database import customers as customer_store
-from orderflow.errors import CustomerRefusal
+from orderflow.errors import CustomerRefusal, InvalidCustomerData
 from workflows.customer_types import CustomerRecord, RegisterCustomerInput, UpdateCustomerInput
 
 
@@ -15,11 +18,33 @@ def _refused(refusal: CustomerRefusal) -> ApplicationError:
     return ApplicationError(str(refusal), type=type(refusal).__name__, non_retryable=True)
 
 
+def is_data_error(error: Exception) -> bool:
+    """Whether ``error`` is the data's fault, so the same input fails the same way every
+    time: a value the database refuses (DataError: out of range, too long, a NUL), a rule
+    of the table other than the unique constraints the store handles (IntegrityError), or
+    one the driver cannot even send (OverflowError, UnicodeEncodeError and other
+    ValueErrors, a value SQLAlchemy cannot bind). An outage (OperationalError, a lost
+    connection) is not: it passes once the database is back."""
+    if isinstance(error, DataError | IntegrityError | OverflowError | ValueError):
+        return True
+    return isinstance(error, StatementError) and not isinstance(error, DBAPIError)
+
+
+def _invalid(error: Exception) -> ApplicationError:
+    # The driver's message quotes the statement's parameters (personal data): name only
+    # the kind of refusal, and keep the original out of the failure's causes.
+    cause = getattr(error, "orig", None) or error
+    kind = type(cause).__name__
+    activity.logger.warning("the database refused a customer request's data: %s", kind)
+    return _refused(InvalidCustomerData(f"the database cannot store this customer ({kind})"))
+
+
 class CustomerActivities:
     """Bound to one engine; the worker registers the bound methods.
 
-    Business refusals become non-retryable ApplicationErrors whose ``type`` the workflow
-    and the API understand; anything else (the database is down) is retried.
+    Business refusals and data the database can never store become non-retryable
+    ApplicationErrors whose ``type`` the workflow and the API understand; anything else
+    (the database is down) is retried until it succeeds.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -27,20 +52,29 @@ class CustomerActivities:
 
     @activity.defn(name="registerCustomer")
     def register_customer(self, input: RegisterCustomerInput) -> CustomerRecord:
-        try:
-            return customer_store.register(self._engine, input.request_id, input.details)
-        except CustomerRefusal as refusal:
-            raise _refused(refusal) from refusal
+        return _store(
+            lambda: customer_store.register(self._engine, input.request_id, input.details)
+        )
 
     @activity.defn(name="updateCustomer")
     def update_customer(self, input: UpdateCustomerInput) -> CustomerRecord:
-        try:
-            return customer_store.update(
+        return _store(
+            lambda: customer_store.update(
                 self._engine,
                 input.request_id,
                 input.customer_id,
                 input.changes,
                 input.expected_version,
             )
-        except CustomerRefusal as refusal:
-            raise _refused(refusal) from refusal
+        )
+
+
+def _store(write: Callable[[], CustomerRecord]) -> CustomerRecord:
+    try:
+        return write()
+    except CustomerRefusal as refusal:
+        raise _refused(refusal) from refusal
+    except Exception as error:
+        if is_data_error(error):
+            raise _invalid(error) from None
+        raise

@@ -126,6 +126,22 @@ class BadPageToken(InvalidInput):
         super().__init__([("page", "is not a token from a next link")])
 
 
+class InvalidCustomerData(CustomerRefusal, InvalidInput):
+    """Data the database can never store (a value outside its domain, or one a rule of the
+    table refuses): retrying cannot help, so the request fails. The detail names the field
+    or the kind of refusal, never the value."""
+
+    def __init__(self, detail: str) -> None:
+        InvalidInput.__init__(self, [("body", detail)], detail)
+
+
+# The failures a customer workflow ends with (its activity's non-retryable ApplicationError
+# types), by name: unlike the refusals above, they are not outcomes but reasons it failed.
+CUSTOMER_FAILURES: dict[str, type[CustomerRefusal]] = {
+    kind.__name__: kind for kind in (InvalidCustomerData,)
+}
+
+
 # Unavailable: nothing was done, a retry later may succeed.
 
 

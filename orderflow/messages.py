@@ -16,7 +16,18 @@ from workflows.customer_types import ADDRESS_FIELDS, CustomerRecord
 from workflows.order_machine import EventType, OrderStatus
 from workflows.order_types import OrderEvent
 
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# Ids (customers, orders, accounts, restaurants, drivers, events): 1..2**63-1, what a
+# PostgreSQL BIGINT column and a Temporal Int search attribute both hold.
+MIN_ID = 1
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=MIN_ID, le=MAX_ID)]
+
+
+def is_id(value: int) -> bool:
+    """Whether ``value`` is in the id domain (outside it, nothing can have that id)."""
+    return MIN_ID <= value <= MAX_ID
+
+
 EpochMillis = Annotated[int, Field(description="Epoch milliseconds")]
 
 

@@ -79,6 +79,20 @@ def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str
     return body
 
 
+def head_revision() -> str:
+    """The newest schema revision (the one a migrated database is at)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from orderflow.database.migrate import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
 def isolated_settings(base: Settings, **changes: Any) -> Settings:
     """A validated copy of ``base`` with a fresh task queue (so tests never share a worker
     by accident). Every field is passed explicitly, so the environment cannot leak in."""

@@ -5,16 +5,35 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 from pydantic.config import JsonDict
 
 from api.http.hal import NumberedPage, Resource, links
 from api.http.links import Links
 from api.published.models import EventList
 from orderflow.messages import CustomerData, Id, Shape
+from workflows import customer_fields as fields
 from workflows.customer_types import CustomerChanges, CustomerDetails, CustomerRecord
 
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# Every text: at most as long as its column (workflows/customer_fields.py), and no control
+# character. The pattern states the rule in the OpenAPI document; ``_printable`` holds it
+# on the text as sent, before whitespace is stripped (which would hide a "\n" at its end).
+_PRINTABLE = rf"^[^{fields.CONTROL_CHARACTERS}]*$"
+_ADDRESS_CHARACTER = rf"[^@\s{fields.CONTROL_CHARACTERS}]"
+_EMAIL = rf"^{_ADDRESS_CHARACTER}+@{_ADDRESS_CHARACTER}+\.{_ADDRESS_CHARACTER}+$"
+
+
+def _printable(value: object) -> object:
+    if isinstance(value, str) and (found := fields.forbidden_character(value)) is not None:
+        raise ValueError(f"must not contain control characters (U+{ord(found):04X})")
+    return value
 
 
 def _not_blank(value: str) -> str:
@@ -23,10 +42,43 @@ def _not_blank(value: str) -> str:
     return value.strip()
 
 
-Name = Annotated[str, StringConstraints(max_length=100), AfterValidator(_not_blank)]
-Email = Annotated[str, StringConstraints(max_length=254, pattern=_EMAIL, strip_whitespace=True)]
-Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()./-]{3,32}$", strip_whitespace=True)]
-Text = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
+def _key_fits(email: str) -> str:
+    # The lower-cased copy carries the unique constraint; "İ" lower-cases to two characters.
+    if len(fields.email_key(email)) > fields.EMAIL_MAX:
+        raise ValueError(f"must be at most {fields.EMAIL_MAX} characters once lower-cased")
+    return email
+
+
+Printable = BeforeValidator(_printable)
+
+
+def _text(longest: int) -> StringConstraints:
+    return StringConstraints(max_length=longest, pattern=_PRINTABLE, strip_whitespace=True)
+
+
+Name = Annotated[
+    str,
+    StringConstraints(max_length=fields.NAME_MAX, pattern=_PRINTABLE),
+    AfterValidator(_not_blank),
+    Printable,
+]
+Email = Annotated[
+    str,
+    StringConstraints(max_length=fields.EMAIL_MAX, pattern=_EMAIL, strip_whitespace=True),
+    AfterValidator(_key_fits),
+    Printable,
+]
+Phone = Annotated[
+    str,
+    StringConstraints(
+        max_length=fields.PHONE_MAX, pattern=r"^\+?[0-9 ()./-]{3,32}$", strip_whitespace=True
+    ),
+    Printable,
+]
+Street = Annotated[str, _text(fields.STREET_MAX), Printable]
+City = Annotated[str, _text(fields.CITY_MAX), Printable]
+PostalCode = Annotated[str, _text(fields.POSTAL_CODE_MAX), Printable]
+Country = Annotated[str, _text(fields.COUNTRY_MAX), Printable]
 
 _EXAMPLE: JsonDict = {
     "firstName": "Ada",
@@ -41,10 +93,10 @@ _EXAMPLE: JsonDict = {
 class Address(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    street: Text | None = None
-    city: Text | None = None
-    postalCode: Text | None = None
-    country: Text | None = None
+    street: Street | None = None
+    city: City | None = None
+    postalCode: PostalCode | None = None
+    country: Country | None = None
 
     def columns(self, only_set: bool = False) -> dict[str, Any]:
         names = {
@@ -144,10 +196,12 @@ class CustomerEventPage(Resource):
 
 
 class CustomerRequestResource(Resource):
-    """Where a register or update request stands: pending, completed or refused."""
+    """Where a register or update request stands: pending, completed, refused (a duplicate
+    email, an unknown customer, a stale version) or failed (it can never complete, e.g. the
+    database cannot store its data; ``detail`` says why)."""
 
     request_id: str
-    status: Literal["pending", "completed", "refused"]
+    status: Literal["pending", "completed", "refused", "failed"]
     customer_id: Id | None = None
     refusal: str | None = Field(None, description="The problem type's last part, if refused")
-    detail: str | None = None
+    detail: str | None = Field(None, description="Why it was refused or failed")

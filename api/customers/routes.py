@@ -38,7 +38,9 @@ _ACCEPTED: dict[int | str, dict[str, Any]] = {
 
 
 def _answer(state: RequestState, to: Links, *, new: bool) -> HalResponse:
-    """201/200 with the customer, the refusal as a problem, or 202 while it runs."""
+    """201/200 with the customer, the refusal or failure as a problem, or 202 while it runs."""
+    if state.failure is not None:
+        raise state.failure
     if state.outcome is None:
         href = to.customer_request(state.request_id)
         pending = CustomerRequestResource(
@@ -114,6 +116,14 @@ async def read_customer_request(
     """Where an accepted (202) register or update request stands."""
     state = await customers.state(request_id)
     self_link = to.customer_request(request_id)
+    if state.failure is not None:
+        failed = CustomerRequestResource(
+            request_id=request_id,
+            status="failed",
+            detail=domain_problem(state.failure).detail,
+            links=links(self=self_link),
+        )
+        return HalResponse(failed)
     if state.outcome is None:
         pending = CustomerRequestResource(
             request_id=request_id, status="pending", links=links(self=self_link)

@@ -12,20 +12,25 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from orderflow.database import customers, outbox
 from orderflow.database.calls import in_database
 from orderflow.database.outbox import OutboxEvent
 from orderflow.errors import (
+    CUSTOMER_FAILURES,
     CUSTOMER_REFUSALS,
     CustomerNotFound,
     CustomerRefusal,
     CustomerRequestFailed,
     CustomerRequestNotFound,
+    DomainError,
+    InvalidInput,
     TemporalUnavailable,
 )
+from orderflow.messages import is_id
+from workflows import customer_fields as fields
 from workflows.customer_names import request_workflow_id
 from workflows.customer_types import (
     CustomerOutcome,
@@ -40,10 +45,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RequestState:
-    """Where a customer request stands: still running, or its outcome."""
+    """Where a customer request stands: still running, its outcome, or why it failed."""
 
     request_id: str
     outcome: CustomerOutcome | None  # None while it runs (e.g. the database is down)
+    # Why it can never complete: InvalidCustomerData (the database cannot store its data)
+    # or CustomerRequestFailed (anything else).
+    failure: DomainError | None = None
 
 
 @dataclass(frozen=True)
@@ -78,9 +86,15 @@ class CustomerService:
         return await in_database(outbox.read_subject, self._engine, source, offset, limit)
 
     async def register(self, input: RegisterCustomerInput) -> RequestState:
+        _request_id_fits(input.request_id)
         return await self._run(RegisterCustomerWorkflow.run, input, input.request_id)
 
     async def update(self, input: UpdateCustomerInput) -> RequestState:
+        """Start the update; an id outside 1..2**63-1 is a customer that does not exist, said
+        at once rather than by a workflow."""
+        if not is_id(input.customer_id):
+            raise CustomerNotFound.of(input.customer_id)
+        _request_id_fits(input.request_id)
         return await self._run(UpdateCustomerWorkflow.run, input, input.request_id)
 
     async def _run(self, run: Any, input: Any, request_id: str) -> RequestState:
@@ -105,6 +119,8 @@ class CustomerService:
             outcome = await asyncio.wait_for(handle.result(), self._options.wait.total_seconds())
         except TimeoutError:
             return RequestState(request_id, None)
+        except WorkflowFailureError as error:
+            return RequestState(request_id, None, _failure(request_id, error))
         return RequestState(request_id, outcome)
 
     async def state(self, request_id: str) -> RequestState:
@@ -121,7 +137,7 @@ class CustomerService:
                 raise CustomerRequestNotFound(request_id) from None
             raise _unavailable(error) from None
         except WorkflowFailureError as error:
-            raise CustomerRequestFailed(request_id) from error
+            return RequestState(request_id, None, _failure(request_id, error))
         return RequestState(request_id, outcome)
 
 
@@ -129,6 +145,25 @@ def refusal(outcome: CustomerOutcome) -> CustomerRefusal:
     """The domain error a refused request reports (its detail as the activity wrote it)."""
     assert outcome.refusal is not None
     return CUSTOMER_REFUSALS[outcome.refusal](outcome.detail)
+
+
+def _failure(request_id: str, error: WorkflowFailureError) -> DomainError:
+    """Why a request's workflow failed: the data error its activity reported (the detail
+    as the activity wrote it), or, for anything else, that it failed."""
+    cause: BaseException | None = error.cause
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.type in CUSTOMER_FAILURES:
+            return CUSTOMER_FAILURES[cause.type](cause.message)
+        cause = cause.__cause__
+    log.warning("customer request %s failed: %s", request_id, error.cause)
+    return CustomerRequestFailed(request_id)
+
+
+def _request_id_fits(request_id: str) -> None:
+    # The register request's id is stored with the customer; refuse what its column cannot
+    # hold before anything starts (the Idempotency-Key's own limit keeps well within it).
+    if len(request_id) > fields.REQUEST_ID_MAX:
+        raise InvalidInput([("Idempotency-Key", "is too long")])
 
 
 def _unavailable(error: Exception) -> TemporalUnavailable:

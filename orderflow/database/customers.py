@@ -11,9 +11,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
+from orderflow.database.columns import ID
 from orderflow.database.outbox import OutboxEvent, append_new, new_event
-from orderflow.errors import CustomerNotFound, DuplicateEmail, VersionMismatch
-from orderflow.messages import CustomerChangesData, CustomerData
+from orderflow.errors import CustomerNotFound, DuplicateEmail, InvalidCustomerData, VersionMismatch
+from orderflow.messages import CustomerChangesData, CustomerData, is_id
+from workflows import customer_fields as fields
 from workflows.customer_types import (
     CustomerChanges,
     CustomerDetails,
@@ -24,22 +26,22 @@ from workflows.customer_types import (
 class Customer(SQLModel, table=True):
     __tablename__ = "customer"
 
-    id: int | None = Field(default=None, primary_key=True)
-    first_name: str = Field(max_length=100)
-    last_name: str = Field(max_length=100)
-    email: str = Field(max_length=254)
+    id: int | None = Field(default=None, sa_column=Column(ID, primary_key=True))
+    first_name: str = Field(max_length=fields.NAME_MAX)
+    last_name: str = Field(max_length=fields.NAME_MAX)
+    email: str = Field(max_length=fields.EMAIL_MAX)
     # Emails are unique regardless of case: the lower-cased copy carries the constraint.
-    email_key: str = Field(max_length=254, unique=True)
-    phone: str | None = Field(default=None, max_length=32)
-    street: str | None = Field(default=None, max_length=200)
-    city: str | None = Field(default=None, max_length=100)
-    postal_code: str | None = Field(default=None, max_length=20)
-    country: str | None = Field(default=None, max_length=100)
+    email_key: str = Field(max_length=fields.EMAIL_MAX, unique=True)
+    phone: str | None = Field(default=None, max_length=fields.PHONE_MAX)
+    street: str | None = Field(default=None, max_length=fields.STREET_MAX)
+    city: str | None = Field(default=None, max_length=fields.CITY_MAX)
+    postal_code: str | None = Field(default=None, max_length=fields.POSTAL_CODE_MAX)
+    country: str | None = Field(default=None, max_length=fields.COUNTRY_MAX)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     last_modified: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     version: int = 1
     # The registration request that created the row: a retried activity finds it here.
-    request_id: str | None = Field(default=None, max_length=255, unique=True)
+    request_id: str | None = Field(default=None, max_length=fields.REQUEST_ID_MAX, unique=True)
 
 
 def _ms(moment: datetime) -> int:
@@ -83,8 +85,48 @@ def _customer_event(row: Customer, kind: str, request_id: str, data: dict[str, A
     )
 
 
+def _refuse_unstorable(columns: dict[str, Any]) -> None:
+    """Raise InvalidCustomerData for a value outside its field's domain.
+
+    The API validates the same domain; this holds it for any other caller, and on SQLite,
+    which would store an over-long text or a NUL without complaint. The detail names the
+    column, never the value.
+    """
+    for name, value in columns.items():
+        if not isinstance(value, str):
+            continue
+        if fields.forbidden_character(value) is not None:
+            raise InvalidCustomerData(f"{name} holds a control character")
+        longest = fields.MAX_LENGTH.get(name)
+        if longest is not None and len(value) > longest:
+            raise InvalidCustomerData(f"{name} is longer than {longest} characters")
+    email = columns.get("email")
+    if isinstance(email, str) and len(fields.email_key(email)) > fields.EMAIL_MAX:
+        raise InvalidCustomerData(
+            f"email is longer than {fields.EMAIL_MAX} characters once lower-cased"
+        )
+
+
+def _violates_unique(error: IntegrityError, column: str) -> bool:
+    """Whether ``error`` is the unique constraint on ``column`` (not another rule)."""
+    cause = error.orig
+    diagnostic = getattr(cause, "diag", None)  # psycopg
+    if diagnostic is not None:
+        constraint = diagnostic.constraint_name or ""
+        return getattr(cause, "sqlstate", None) == "23505" and column in constraint
+    return f"UNIQUE constraint failed: customer.{column}" in str(cause)  # sqlite3
+
+
 def register(engine: Engine, request_id: str, details: CustomerDetails) -> CustomerRecord:
-    """Insert the customer and its CustomerRegistered event; a retry returns the first row."""
+    """Insert the customer and its CustomerRegistered event; a retry returns the first row.
+
+    Raises DuplicateEmail, or InvalidCustomerData for details outside their domain.
+    """
+    _refuse_unstorable(details.columns())
+    if len(request_id) > fields.REQUEST_ID_MAX:
+        raise InvalidCustomerData(
+            f"the request id is longer than {fields.REQUEST_ID_MAX} characters"
+        )
     with Session(engine) as session:
         existing = session.exec(select(Customer).where(Customer.request_id == request_id)).first()
         if existing is not None:
@@ -92,7 +134,7 @@ def register(engine: Engine, request_id: str, details: CustomerDetails) -> Custo
         now = datetime.now(UTC)
         row = Customer(
             **details.columns(),
-            email_key=details.email.lower(),
+            email_key=fields.email_key(details.email),
             created_at=now,
             last_modified=now,
             request_id=request_id,
@@ -100,8 +142,10 @@ def register(engine: Engine, request_id: str, details: CustomerDetails) -> Custo
         session.add(row)
         try:
             session.flush()  # assigns the id, and finds a duplicate email now
-        except IntegrityError:
+        except IntegrityError as error:
             session.rollback()
+            if not (_violates_unique(error, "email_key") or _violates_unique(error, "request_id")):
+                raise  # another rule of the table: the activity reports it as a data error
             return _after_conflict(engine, request_id, details.email)
         record = to_record(row)
         append_new(
@@ -133,8 +177,12 @@ def update(
 ) -> CustomerRecord:
     """Apply a partial update and its CustomerUpdated event (with the changed fields).
 
-    A retry of a request that was applied returns the customer as it is, unchanged.
+    A retry of a request that was applied returns the customer as it is, unchanged. An id
+    outside 1..2**63-1 names no customer (and is not asked of the database).
     """
+    if not is_id(customer_id):
+        raise CustomerNotFound.of(customer_id)
+    _refuse_unstorable(changes.values)
     with Session(engine) as session:
         row = session.get(Customer, customer_id, with_for_update=True)
         if row is None:
@@ -152,14 +200,16 @@ def update(
         for name, value in changed.items():
             setattr(row, name, value)
         if "email" in changed:
-            row.email_key = str(changed["email"]).lower()
+            row.email_key = fields.email_key(str(changed["email"]))
         row.version += 1
         row.last_modified = datetime.now(UTC)
         try:
             session.flush()
-        except IntegrityError:
+        except IntegrityError as error:
             session.rollback()
-            raise DuplicateEmail.of(str(changed["email"])) from None
+            if "email" in changed and _violates_unique(error, "email_key"):
+                raise DuplicateEmail.of(str(changed["email"])) from None
+            raise  # another rule of the table: the activity reports it as a data error
         record = to_record(row)
         data = {"changes": CustomerChangesData.from_columns(changed).wire()}
         append_new(session, [_customer_event(row, "CustomerUpdated", request_id, data)])
@@ -168,18 +218,25 @@ def update(
 
 
 def get(engine: Engine, customer_id: int) -> CustomerRecord | None:
+    if not is_id(customer_id):
+        return None
     with Session(engine) as session:
         row = session.get(Customer, customer_id)
         return None if row is None else to_record(row)
 
 
 def find_by_email(engine: Engine, email: str) -> CustomerRecord | None:
+    if fields.forbidden_character(email) is not None:
+        return None  # no customer has such an email (and PostgreSQL cannot even compare a NUL)
     with Session(engine) as session:
-        row = session.exec(select(Customer).where(Customer.email_key == email.lower())).first()
+        key = fields.email_key(email)
+        row = session.exec(select(Customer).where(Customer.email_key == key)).first()
         return None if row is None else to_record(row)
 
 
 def exists(engine: Engine, customer_id: int) -> bool:
+    if not is_id(customer_id):
+        return False
     with Session(engine) as session:
         return (
             session.exec(select(Customer.id).where(Customer.id == customer_id)).first() is not None

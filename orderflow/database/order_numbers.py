@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import Column
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
+from orderflow.database.columns import ID
 from orderflow.errors import IdempotencyKeyReused
+from orderflow.messages import is_id
 
 
 class OrderNumber(SQLModel, table=True):
@@ -17,8 +20,8 @@ class OrderNumber(SQLModel, table=True):
 
     __tablename__ = "order_number"
 
-    id: int | None = Field(default=None, primary_key=True)
-    account_id: int
+    id: int | None = Field(default=None, sa_column=Column(ID, primary_key=True))
+    account_id: int = Field(sa_column=Column(ID, nullable=False))
     idempotency_key: str | None = Field(default=None, unique=True, max_length=255)
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
@@ -72,6 +75,8 @@ def _same_request(row: OrderNumber, account_id: int) -> int:
 
 def account_of(engine: Engine, order_id: int) -> int | None:
     """The account an order id was allocated for, if the id was ever handed out."""
+    if not is_id(order_id):
+        return None  # never handed out (and not a number the database could compare)
     with Session(engine) as session:
         row = session.get(OrderNumber, order_id)
         return None if row is None else row.account_id

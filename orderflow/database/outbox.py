@@ -11,19 +11,18 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, func, text
+from sqlalchemy import JSON, Column, DateTime, func, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
-# SQLite only autoincrements an INTEGER primary key.
-_POSITION = BigInteger().with_variant(Integer(), "sqlite")
+from orderflow.database.columns import ID
 
 
 class OutboxEvent(SQLModel, table=True):
     __tablename__ = "outbox_event"
 
-    position: int | None = Field(default=None, sa_column=Column(_POSITION, primary_key=True))
+    position: int | None = Field(default=None, sa_column=Column(ID, primary_key=True))
     event_id: str = Field(max_length=120, unique=True)
     type: str = Field(max_length=100, index=True)
     version: str = Field(max_length=20)
