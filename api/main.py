@@ -18,6 +18,7 @@ from api.http.docs import install_docs
 from api.http.hal import HalResponse, Resource, link, links
 from api.http.metrics import install_metrics
 from api.http.openapi import install_openapi
+from api.http.params import one_value_per_parameter
 from api.http.problems import install_problem_handlers
 from api.orders import commands as order_commands
 from api.orders import events as order_events
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(one_value_per_parameter)],
     )
     app.state.settings = settings
     install_problem_handlers(app)

@@ -170,8 +170,13 @@ async def _on_validation_error(request: Request, error: Exception) -> JSONRespon
         elif "missing" in types:
             detail = "the request needs a JSON body"
         return problem_response(request, Problem(400, "malformed-request", detail))
-    pairs = [(_location(e), str(e.get("msg", "is invalid"))) for e in found]
+    pairs = [(_location(e), _reason(e)) for e in found]
     return problem_response(request, domain_problem(errors.InvalidInput(pairs)))
+
+
+def _reason(error: Mapping[str, Any]) -> str:
+    # A validator's ValueError reads "Value error, must be …": the reason is what follows.
+    return str(error.get("msg", "is invalid")).removeprefix("Value error, ")
 
 
 def _is_malformed_body(error: Mapping[str, Any]) -> bool:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.http.deps import IdempotencyKey, LinksDep, OrdersDep
 from api.http.hal import HalResponse, created, hal
+from api.http.params import ID_MAX, IdPath, StrictInt, page_offset
 from api.http.problems import problem_responses
 from api.orders.commands import checked_parameters
 from api.orders.models import EventAppend, EventPage, EventResource
@@ -29,15 +30,15 @@ router = APIRouter(prefix="/v1/orders/{order_id}/events", tags=["events"])
     },
 )
 async def list_events(
-    order_id: int,
+    order_id: IdPath,
     orders: OrdersDep,
     to: LinksDep,
-    page: Annotated[int, Query(ge=0, description="Page number, from 0")] = 0,
-    size: Annotated[int, Query(ge=1, le=500)] = 20,
+    page: Annotated[StrictInt, Query(ge=0, le=ID_MAX, description="Page number, from 0")] = 0,
+    size: Annotated[StrictInt, Query(ge=1, le=500)] = 20,
 ) -> HalResponse:
     """The order's events, oldest first, however long the order has lived: events its
     workflow has trimmed after continue-as-new are read from the outbox."""
-    found = await orders.events(order_id, page * size, size)
+    found = await orders.events(order_id, page_offset(page, size), size)
     return HalResponse(
         EventPage.of(order_id, found.events, total=found.total, page=page, size=size, to=to)
     )
@@ -50,7 +51,9 @@ async def list_events(
     response_model=EventResource,
     responses={200: hal(EventResource, "The event"), **problem_responses(404, 503)},
 )
-async def read_event(order_id: int, event_id: int, orders: OrdersDep, to: LinksDep) -> HalResponse:
+async def read_event(
+    order_id: IdPath, event_id: IdPath, orders: OrdersDep, to: LinksDep
+) -> HalResponse:
     """One event of the order's log."""
     return HalResponse(EventResource.of(await orders.event(order_id, event_id), to))
 
@@ -67,7 +70,7 @@ async def read_event(order_id: int, event_id: int, orders: OrdersDep, to: LinksD
     },
 )
 async def append_event(
-    order_id: int,
+    order_id: IdPath,
     body: EventAppend,
     orders: OrdersDep,
     to: LinksDep,

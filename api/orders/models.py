@@ -3,15 +3,16 @@ bodies and are the OpenAPI schemas."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.hal import Link, LinkMap, NumberedPage, Resource, link, links, numbered_links
 from api.http.links import Links
+from api.http.params import ID_MAX
 from api.orders.temporal import OrderSummary
 from orderflow.messages import EpochMillis, Id, OrderEventData, Shape
-from workflows.order_machine import COMMANDS, EventType, OrderStatus
+from workflows.order_machine import COMMANDS, MAX_TEXT_LENGTH, EventType, OrderStatus
 from workflows.order_names import order_workflow_id
 from workflows.order_types import Order, OrderEvent
 
@@ -35,12 +36,13 @@ class EventAppend(BaseModel):
     )
 
     type: EventType
-    restaurantId: int | None = None
-    driverId: int | None = None
-    lat: float | None = None
-    lon: float | None = None
+    # Strict: a JSON body says 101, not "101" (the state machine checks ranges and kinds).
+    restaurantId: Annotated[int, Field(strict=True, ge=1, le=ID_MAX)] | None = None
+    driverId: Annotated[int, Field(strict=True, ge=1, le=ID_MAX)] | None = None
+    lat: Annotated[float, Field(strict=True)] | None = None
+    lon: Annotated[float, Field(strict=True)] | None = None
     status: OrderStatus | None = None
-    reason: str | None = None
+    reason: Annotated[str, Field(strict=True, max_length=MAX_TEXT_LENGTH)] | None = None
 
     def parameters(self) -> dict[str, Any]:
         """Every field but ``type``, as the command's raw parameters (unknown ones included)."""
