@@ -16,6 +16,7 @@ from api.http import health
 from api.http.deps import LinksDep, require_api_key
 from api.http.docs import install_docs
 from api.http.hal import HalResponse, Resource, link, links
+from api.http.limits import RequestLimits
 from api.http.metrics import install_metrics
 from api.http.openapi import install_openapi
 from api.http.params import one_value_per_parameter
@@ -90,6 +91,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_problem_handlers(app)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.api_max_body_bytes,
+        max_header_bytes=settings.api_max_header_bytes,
+    )
     if settings.tracing:
         configure_tracing(settings, "orderflow-api")
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")

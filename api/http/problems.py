@@ -145,7 +145,13 @@ async def _on_domain_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    kinds = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}
+    kinds = {
+        401: "unauthorized",
+        404: "not-found",
+        405: "method-not-allowed",
+        413: "body-too-large",
+        431: "headers-too-large",
+    }
     problem = Problem(
         error.status_code,
         kinds.get(error.status_code, "http-error"),
