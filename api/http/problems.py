@@ -4,13 +4,15 @@ that turns domain errors into problem types and statuses."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -143,8 +145,16 @@ async def _on_domain_error(request: Request, error: Exception) -> JSONResponse:
     return problem_response(request, domain_problem(error))
 
 
-async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        # The router names the methods of the first route whose path matched; a path has
+        # as many routes as methods (GET and PATCH /v1/customers/{id}): name them all.
+        routed = {m.strip() for m in headers.get("Allow", "").split(",") if m.strip()}
+        headers["Allow"] = ", ".join(allowed_methods(request, routed))
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=headers)
     kinds = {
         401: "unauthorized",
         404: "not-found",
@@ -156,9 +166,30 @@ async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
         error.status_code,
         kinds.get(error.status_code, "http-error"),
         str(error.detail),
-        headers=error.headers,
+        headers=headers,
     )
     return problem_response(request, problem)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request, routed: set[str]) -> list[str]:
+    """Every method the OpenAPI document gives the request's path, those the router found
+    (``routed``: routes outside the document), and OPTIONS (answered here)."""
+    methods = {"OPTIONS", *routed}
+    for template, item in request.app.openapi()["paths"].items():
+        if _template(template).fullmatch(request.url.path):
+            methods.update(method.upper() for method in item)
+    return [m for m in (*_METHODS, "OPTIONS") if m in methods] + sorted(
+        methods - {*_METHODS, "OPTIONS"}
+    )
+
+
+@cache
+def _template(path: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", path)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
 
 
 async def _on_validation_error(request: Request, error: Exception) -> JSONResponse:
