@@ -50,7 +50,7 @@ async def test_out_of_range_numbers_in_queries_and_bodies(http: httpx.AsyncClien
     invalid(await http.get("/v1/events", params={"after": TOO_BIG}), "after")
     customer = await register_customer(http)
     events = customer["_links"]["events"]["href"]
-    invalid(await http.get(events, params={"page": 2**62}), "page")
+    invalid(await http.get(events, params={"page": LARGEST // 500 + 1}), "page")
     invalid(await http.get(events, params={"page": TOO_BIG}), "page")
     invalid(await http.get("/v1/orders", params={"accountId": TOO_BIG}), "accountId")
     order = await create_order(http, customer["customerId"])
@@ -58,7 +58,7 @@ async def test_out_of_range_numbers_in_queries_and_bodies(http: httpx.AsyncClien
     invalid(await command(http, order, "assignOrder", restaurantId=TOO_BIG), "restaurantId")
     # The largest values are fine.
     assert (await http.get("/v1/events", params={"after": LARGEST})).status_code == 200
-    assert (await http.get(events, params={"page": LARGEST // 20})).status_code == 200
+    assert (await http.get(events, params={"page": LARGEST // 500})).status_code == 200
 
 
 async def test_a_repeated_parameter_is_ambiguous(http: httpx.AsyncClient) -> None:

@@ -20,7 +20,7 @@ from api.customers.service import RequestState, refusal
 from api.http.deps import CustomersDep, IdempotencyKey, LinksDep
 from api.http.hal import HalResponse, created, hal, links, numbered_links
 from api.http.links import Links
-from api.http.params import ID_MAX, IdPath, StrictInt, page_offset
+from api.http.params import IdPath, Page, PageSize
 from api.http.problems import Problem, domain_problem, problem_responses
 from api.published.models import CloudEvent, EventList
 from orderflow.errors import InvalidInput
@@ -205,11 +205,11 @@ async def list_customer_events(
     customer_id: IdPath,
     customers: CustomersDep,
     to: LinksDep,
-    page: Annotated[StrictInt, Query(ge=0, le=ID_MAX, description="Page number, from 0")] = 0,
-    size: Annotated[StrictInt, Query(ge=1, le=500)] = 20,
+    page: Annotated[Page, Query(description="Page number, from 0")] = 0,
+    size: PageSize = 20,
 ) -> HalResponse:
     """The customer's published events (CloudEvents), oldest first."""
-    events, total = await customers.events(customer_id, page_offset(page, size), size)
+    events, total = await customers.events(customer_id, page * size, size)
     page_links, numbers = numbered_links(
         total=total,
         page=page,

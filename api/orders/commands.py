@@ -11,7 +11,14 @@ from fastapi import APIRouter, Depends, Request
 from api.http.deps import IdempotencyKey, LinksDep, OrdersDep, Prefer, wants_async
 from api.http.hal import HalResponse, hal, links
 from api.http.links import Links
-from api.http.params import CONTROL_CHARACTERS, ID_MAX, INTEGER_TEXT, NUMBER_TEXT, IdPath
+from api.http.params import (
+    CONTROL_CHARACTERS,
+    ID_MAX,
+    INTEGER_TEXT,
+    NUMBER_TEXT,
+    IdPath,
+    repeated,
+)
 from api.http.problems import problem_responses
 from api.orders.models import CommandAccepted, CommandsResource, OrderResource
 from orderflow.errors import InvalidInput, UnknownCommand
@@ -99,8 +106,9 @@ async def run_command(
 def query_parameters(spec: Command, request: Request) -> dict[str, str]:
     """The query string's parameters, each written strictly for its kind: the state
     machine converts values as Python would (``int("1_0")``), a query string must not."""
-    raw = dict(request.query_params)  # one value each: see one_value_per_parameter
-    errors = [
+    raw = dict(request.query_params)
+    errors = [(name, "must be given once") for name in repeated(request)]
+    errors += [
         (parameter.name, reason)
         for parameter in spec.parameters
         if (text := raw.get(parameter.name))

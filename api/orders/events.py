@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.http.deps import IdempotencyKey, LinksDep, OrdersDep
 from api.http.hal import HalResponse, created, hal
-from api.http.params import ID_MAX, IdPath, StrictInt, page_offset
+from api.http.params import IdPath, Page, PageSize
 from api.http.problems import problem_responses
 from api.orders.commands import checked_parameters
 from api.orders.models import EventAppend, EventPage, EventResource
@@ -33,12 +33,12 @@ async def list_events(
     order_id: IdPath,
     orders: OrdersDep,
     to: LinksDep,
-    page: Annotated[StrictInt, Query(ge=0, le=ID_MAX, description="Page number, from 0")] = 0,
-    size: Annotated[StrictInt, Query(ge=1, le=500)] = 20,
+    page: Annotated[Page, Query(description="Page number, from 0")] = 0,
+    size: PageSize = 20,
 ) -> HalResponse:
     """The order's events, oldest first, however long the order has lived: events its
     workflow has trimmed after continue-as-new are read from the outbox."""
-    found = await orders.events(order_id, page_offset(page, size), size)
+    found = await orders.events(order_id, page * size, size)
     return HalResponse(
         EventPage.of(order_id, found.events, total=found.total, page=page, size=size, to=to)
     )

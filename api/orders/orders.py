@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from api.http.deps import IdempotencyKey, LinksDep, OrdersDep
 from api.http.hal import HalResponse, created, hal, link, links
-from api.http.params import IdPath, StrictInt, id_query
+from api.http.params import Id, IdPath, ListSize
 from api.http.problems import problem_responses
 from api.orders.models import (
     ListPage,
@@ -65,11 +65,11 @@ async def read_order(order_id: IdPath, orders: OrdersDep, to: LinksDep) -> HalRe
 async def list_orders(
     orders: OrdersDep,
     to: LinksDep,
-    account_id: Annotated[StrictInt | None, id_query("The customer's id", "accountId")] = None,
+    account_id: Annotated[Id | None, Query(alias="accountId", description="Customer id")] = None,
     status: OrderStatus | None = None,
-    restaurant_id: Annotated[StrictInt | None, id_query("Restaurant id", "restaurantId")] = None,
-    driver_id: Annotated[StrictInt | None, id_query("Driver id", "driverId")] = None,
-    size: Annotated[StrictInt, Query(ge=1, le=100)] = 20,
+    restaurant_id: Annotated[Id | None, Query(alias="restaurantId")] = None,
+    driver_id: Annotated[Id | None, Query(alias="driverId")] = None,
+    size: ListSize = 20,
     page: Annotated[str | None, Query(description="The token of a `next` link")] = None,
 ) -> HalResponse:
     """Find orders by customer, status, restaurant or driver (Temporal visibility, newest first).
