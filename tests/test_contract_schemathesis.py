@@ -44,6 +44,8 @@ async def test_schemathesis_finds_nothing(http: httpx.AsyncClient, tmp_path: Pat
         "--report-ndjson-path",
         str(events),
         "--no-color",
+        "--generation-database",
+        ":memory:",
         # A live event stream never ends: nothing a request/response fuzzer can judge.
         "--exclude-path",
         "/v1/events/stream",
