@@ -51,12 +51,17 @@ async def test_schemathesis_finds_nothing(http: httpx.AsyncClient, tmp_path: Pat
         "/v1/events/stream",
     ]
     # The API runs in this event loop: wait for schemathesis without blocking it.
-    environment = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks"}
+    # Run from a scratch directory: schemathesis keeps a crash cache in its working directory.
+    environment = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks",
+        "PYTHONPATH": str(ROOT),
+    }
     process = await asyncio.create_subprocess_exec(
         *command,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        cwd=ROOT,
+        cwd=tmp_path,
         env=environment,
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout=600)
