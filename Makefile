@@ -4,13 +4,17 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint bench clean
+.PHONY: run test contract lint bench clean
 
 run: $(VENV)/.runtime
 	$(VENV)/bin/orderflow run
 
 test: $(VENV)/.dev
 	$(PY) -m pytest
+
+# schemathesis against the live API (also part of `make test`).
+contract: $(VENV)/.dev
+	$(PY) -m pytest tests/test_contract_schemathesis.py
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -16,8 +16,10 @@ from api.http import health
 from api.http.deps import LinksDep, require_api_key
 from api.http.docs import install_docs
 from api.http.hal import HalResponse, Resource, link, links
+from api.http.limits import RequestLimits
 from api.http.metrics import install_metrics
 from api.http.openapi import install_openapi
+from api.http.params import one_value_per_parameter
 from api.http.problems import install_problem_handlers
 from api.orders import commands as order_commands
 from api.orders import events as order_events
@@ -87,9 +89,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(one_value_per_parameter)],
     )
     app.state.settings = settings
     install_problem_handlers(app)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.api_max_body_bytes,
+        max_header_bytes=settings.api_max_header_bytes,
+    )
     if settings.tracing:
         configure_tracing(settings, "orderflow-api")
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")

@@ -71,6 +71,10 @@ def run_api(args: argparse.Namespace) -> int:
         forwarded_allow_ips=args.forwarded_allow_ips,
         timeout_graceful_shutdown=API_GRACEFUL_SHUTDOWN_SECONDS,
         log_level=log_level,
+        # Header limits: the API answers 431 above API_MAX_HEADER_BYTES. h11 (when httptools
+        # is not installed) must not cut in first with a bare 400, so its buffer is larger;
+        # httptools has no limit of its own.
+        h11_max_incomplete_event_size=max(4 * settings.api_max_header_bytes, 65_536),
     )
     return 0
 

@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         default_factory=list, description="If set, clients must send one as X-API-Key."
     )
     api_metrics: bool = Field(True, description="Serve Prometheus metrics at /metrics")
+    # Request limits: beyond them the API answers 413 / 431 (problem+json) and reads no further.
+    api_max_body_bytes: int = Field(
+        1_048_576, ge=1, description="Largest request body accepted (bytes)."
+    )
+    api_max_header_bytes: int = Field(
+        16_384, ge=1_024, description="Largest total of a request's header names and values."
+    )
     # OpenTelemetry: spans for HTTP requests, Temporal calls, workflows and activities,
     # sent to an OTLP/HTTP collector when an endpoint is set (else to the process's provider).
     tracing: bool = False

@@ -14,6 +14,7 @@ from tests.helpers import (
     command,
     create_order,
     isolated_settings,
+    register_customer,
     running_api,
     running_worker,
 )
@@ -127,3 +128,21 @@ async def test_a_full_event_log_is_a_clear_conflict(settings: Settings, client: 
         )
         assert "10 events" in body["detail"]
         assert (await command(http, order, "cancelOrder")).status_code == 200
+
+
+async def test_options_and_allow_list_every_method_of_a_path(http: httpx.AsyncClient) -> None:
+    customer = await register_customer(http)
+    href = customer["_links"]["self"]["href"]
+    options = await http.options(href)
+    assert options.status_code == 204, options.text
+    assert options.headers["allow"] == "GET, PATCH, OPTIONS"
+    refused = assert_problem(await http.delete(href), 405, "method-not-allowed")
+    assert refused and (await http.delete(href)).headers["allow"] == "GET, PATCH, OPTIONS"
+    for path, allow in [
+        ("/v1/orders", "GET, POST, OPTIONS"),
+        ("/v1/orders/1/commands/assignOrder", "POST, PUT, OPTIONS"),
+        ("/v1/orders/1/events", "GET, POST, OPTIONS"),
+        ("/v1/customers", "GET, POST, OPTIONS"),
+    ]:
+        assert (await http.options(path)).headers["allow"] == allow, path
+        assert (await http.request("TRACE", path)).headers["allow"] == allow, path

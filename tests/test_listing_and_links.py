@@ -93,7 +93,12 @@ async def test_entry_point_and_docs(http: httpx.AsyncClient) -> None:
     spec = (await http.get("/openapi.json")).json()
     paths = spec["paths"]
     assert {"post", "get"} <= paths["/v1/orders"].keys()
-    assert {"put", "post"} <= paths["/v1/orders/{order_id}/commands/{command}"].keys()
+    # One operation per command, with the parameters of its row of the state machine.
+    assign = paths["/v1/orders/{order_id}/commands/assignOrder"]
+    assert {"put", "post"} <= assign.keys()
+    assert [p["name"] for p in assign["put"]["parameters"] if p["in"] == "query"] == [
+        "restaurantId"
+    ]
     assert {"get", "post"} <= paths["/v1/orders/{order_id}/events"].keys()
     created = paths["/v1/orders"]["post"]["responses"]
     assert {"201", "400", "422", "503"} <= created.keys()

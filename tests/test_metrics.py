@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from api.main import create_app
 from orderflow.settings import Settings
 from tests.helpers import (
     WALK,
@@ -75,3 +76,28 @@ async def test_the_worker_serves_the_sdk_runtime_metrics(
                         assert series in response.text, series
 
                 await eventually(every_series, timeout=30)
+
+
+async def test_every_response_is_counted_even_an_unhandled_exception(
+    settings: Settings,
+) -> None:
+    app = create_app(settings)
+
+    @app.get("/v1/boom", include_in_schema=False)
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        for _ in range(3):
+            response = await http.get("/v1/boom")
+            assert response.status_code == 500
+            assert response.headers["content-type"] == "application/problem+json"
+        assert (await http.get("/v1/nothing-here")).status_code == 404
+        text = (await http.get("/metrics")).text
+    counted = {
+        (labels["route"], labels["status"]): value
+        for labels, value in samples(text, "orderflow_http_requests_total")
+    }
+    assert counted[("/v1/boom", "500")] == 3
+    assert counted[("unmatched", "404")] == 1

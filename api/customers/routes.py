@@ -20,6 +20,7 @@ from api.customers.service import RequestState, refusal
 from api.http.deps import CustomersDep, IdempotencyKey, LinksDep
 from api.http.hal import HalResponse, created, hal, links, numbered_links
 from api.http.links import Links
+from api.http.params import IdPath, Page, PageSize
 from api.http.problems import Problem, domain_problem, problem_responses
 from api.published.models import CloudEvent, EventList
 from orderflow.errors import InvalidInput
@@ -157,7 +158,7 @@ async def read_customer_request(
     response_model=CustomerResource,
     responses=problem_responses(404, 503),
 )
-async def read_customer(customer_id: int, customers: CustomersDep, to: LinksDep) -> HalResponse:
+async def read_customer(customer_id: IdPath, customers: CustomersDep, to: LinksDep) -> HalResponse:
     """The customer, read directly from the database."""
     customer = await customers.get(customer_id)
     return HalResponse(CustomerResource.of(customer, to), headers=_etag(customer))
@@ -171,7 +172,7 @@ async def read_customer(customer_id: int, customers: CustomersDep, to: LinksDep)
     responses={**_ACCEPTED, **problem_responses(400, 404, 409, 412, 422, 503)},
 )
 async def update_customer(
-    customer_id: int,
+    customer_id: IdPath,
     body: CustomerPatch,
     customers: CustomersDep,
     to: LinksDep,
@@ -211,11 +212,11 @@ def _expected_version(if_match: str | None) -> int | None:
     responses=problem_responses(404, 503),
 )
 async def list_customer_events(
-    customer_id: int,
+    customer_id: IdPath,
     customers: CustomersDep,
     to: LinksDep,
-    page: Annotated[int, Query(ge=0)] = 0,
-    size: Annotated[int, Query(ge=1, le=500)] = 20,
+    page: Annotated[Page, Query(description="Page number, from 0")] = 0,
+    size: PageSize = 20,
 ) -> HalResponse:
     """The customer's published events (CloudEvents), oldest first."""
     events, total = await customers.events(customer_id, page * size, size)

@@ -4,9 +4,8 @@ for commands, the command; served at /metrics."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -14,6 +13,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workflows.order_machine import COMMANDS
 
@@ -39,29 +39,49 @@ class ApiMetrics:
 
 def install_metrics(app: FastAPI) -> None:
     metrics = ApiMetrics()
-
-    @app.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route, command = _route_of(request)
-        labels = (request.method, route, str(response.status_code), command)
-        metrics.requests.labels(*labels).inc()
-        metrics.latency.labels(*labels).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(MeasureRequests, metrics=metrics)
 
     @app.get("/metrics", include_in_schema=False)
     async def read_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def _route_of(request: Request) -> tuple[str, str]:
+class MeasureRequests:
+    """Counts every response by the status it was sent with. A pure ASGI middleware: an
+    exception that escapes the app (answered 500 by the server-error handler outside it)
+    is counted as a 500 rather than lost with the response ``call_next`` never returns."""
+
+    def __init__(self, app: ASGIApp, *, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # unless the app says otherwise
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            route, command = _route_of(scope)
+            labels = (scope["method"], route, str(status), command)
+            self.metrics.requests.labels(*labels).inc()
+            self.metrics.latency.labels(*labels).observe(time.perf_counter() - started)
+
+
+def _route_of(scope: Scope) -> tuple[str, str]:
     """The matched route's template (bounded label values) and the command, if any; the
     router leaves both in the scope."""
-    route = request.scope.get("route")
+    route = scope.get("route")
     template = getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"
-    command = request.scope.get("path_params", {}).get("command", "")
+    command = scope.get("path_params", {}).get("command", "")
     # Only known commands become label values: a random path must not grow the series.
     return template, command if command in COMMANDS else ""

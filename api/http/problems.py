@@ -4,13 +4,15 @@ that turns domain errors into problem types and statuses."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -143,16 +145,51 @@ async def _on_domain_error(request: Request, error: Exception) -> JSONResponse:
     return problem_response(request, domain_problem(error))
 
 
-async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
-    kinds = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        # The router names the methods of the first route whose path matched; a path has
+        # as many routes as methods (GET and PATCH /v1/customers/{id}): name them all.
+        routed = {m.strip() for m in headers.get("Allow", "").split(",") if m.strip()}
+        headers["Allow"] = ", ".join(allowed_methods(request, routed))
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=headers)
+    kinds = {
+        401: "unauthorized",
+        404: "not-found",
+        405: "method-not-allowed",
+        413: "body-too-large",
+        431: "headers-too-large",
+    }
     problem = Problem(
         error.status_code,
         kinds.get(error.status_code, "http-error"),
         str(error.detail),
-        headers=error.headers,
+        headers=headers,
     )
     return problem_response(request, problem)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request, routed: set[str]) -> list[str]:
+    """Every method the OpenAPI document gives the request's path, those the router found
+    (``routed``: routes outside the document), and OPTIONS (answered here)."""
+    methods = {"OPTIONS", *routed}
+    for template, item in request.app.openapi()["paths"].items():
+        if _template(template).fullmatch(request.url.path):
+            methods.update(method.upper() for method in item)
+    return [m for m in (*_METHODS, "OPTIONS") if m in methods] + sorted(
+        methods - {*_METHODS, "OPTIONS"}
+    )
+
+
+@cache
+def _template(path: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", path)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
 
 
 async def _on_validation_error(request: Request, error: Exception) -> JSONResponse:
@@ -170,8 +207,13 @@ async def _on_validation_error(request: Request, error: Exception) -> JSONRespon
         elif "missing" in types:
             detail = "the request needs a JSON body"
         return problem_response(request, Problem(400, "malformed-request", detail))
-    pairs = [(_location(e), str(e.get("msg", "is invalid"))) for e in found]
+    pairs = [(_location(e), _reason(e)) for e in found]
     return problem_response(request, domain_problem(errors.InvalidInput(pairs)))
+
+
+def _reason(error: Mapping[str, Any]) -> str:
+    # A validator's ValueError reads "Value error, must be …": the reason is what follows.
+    return str(error.get("msg", "is invalid")).removeprefix("Value error, ")
 
 
 def _is_malformed_body(error: Mapping[str, Any]) -> bool:

@@ -11,6 +11,15 @@ from fastapi import APIRouter, Depends, Request
 from api.http.deps import IdempotencyKey, LinksDep, OrdersDep, Prefer, wants_async
 from api.http.hal import HalResponse, hal, links
 from api.http.links import Links
+from api.http.params import (
+    CONTROL_CHARACTERS,
+    ID_MAX,
+    INTEGER_TEXT,
+    NUMBER_TEXT,
+    CommandIdPath,
+    IdPath,
+    repeated,
+)
 from api.http.problems import domain_problem, problem_responses
 from api.orders.models import (
     CommandAccepted,
@@ -22,7 +31,13 @@ from api.orders.models import (
 )
 from api.orders.service import CommandPending, decided
 from orderflow.errors import DomainError, InvalidInput, UnknownCommand
-from workflows.order_machine import COMMANDS, Command, ParameterValue, parse_parameters
+from workflows.order_machine import (
+    COMMANDS,
+    Command,
+    ParameterKind,
+    ParameterValue,
+    parse_parameters,
+)
 from workflows.order_types import CommandResult
 
 router = APIRouter(prefix="/v1/orders/{order_id}/commands", tags=["commands"])
@@ -38,7 +53,7 @@ router = APIRouter(prefix="/v1/orders/{order_id}/commands", tags=["commands"])
         **problem_responses(404, 503),
     },
 )
-async def read_commands(order_id: int, orders: OrdersDep, to: LinksDep) -> HalResponse:
+async def read_commands(order_id: IdPath, orders: OrdersDep, to: LinksDep) -> HalResponse:
     """The commands valid in the order's current status, as (templated) links."""
     return HalResponse(CommandsResource.of(order_id, await orders.commands(order_id), to))
 
@@ -89,7 +104,7 @@ _COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
     description=_COMMAND_DOC,
 )
 async def run_command(
-    order_id: int,
+    order_id: IdPath,
     request: Request,
     orders: OrdersDep,
     to: LinksDep,
@@ -98,7 +113,7 @@ async def run_command(
     prefer: Prefer = None,
 ) -> HalResponse:
     """Run a command on the order."""
-    params = checked_parameters(spec, request.query_params)
+    params = checked_parameters(spec, query_parameters(spec, request))
     command_id = idempotency_key or str(uuid.uuid4())
     if wants_async(prefer):
         await orders.submit(order_id, spec, command_id, params)
@@ -109,11 +124,45 @@ async def run_command(
     return HalResponse(OrderResource.of(result.order, to))
 
 
+def query_parameters(spec: Command, request: Request) -> dict[str, str]:
+    """The query string's parameters, each written strictly for its kind: the state
+    machine converts values as Python would (``int("1_0")``), a query string must not."""
+    raw = dict(request.query_params)
+    errors = [(name, "must be given once") for name in repeated(request)]
+    errors += [
+        (parameter.name, reason)
+        for parameter in spec.parameters
+        if (text := raw.get(parameter.name))
+        and (reason := _badly_written(parameter.kind, text)) is not None
+    ]
+    if errors:
+        raise InvalidInput(errors)
+    return raw
+
+
+def _badly_written(kind: ParameterKind, text: str) -> str | None:
+    if kind == "id":
+        if not INTEGER_TEXT.fullmatch(text) or not 1 <= int(text) <= ID_MAX:
+            return f"must be a positive integer no larger than {ID_MAX}"
+    elif kind in ("latitude", "longitude") and not NUMBER_TEXT.fullmatch(text):
+        return "must be a number in decimal notation"
+    return None
+
+
 def checked_parameters(spec: Command, raw: Mapping[str, Any]) -> dict[str, ParameterValue]:
     """The command's parameters, typed, or InvalidInput naming each bad one."""
     params, errors = parse_parameters(spec, dict(raw))
-    if errors:
-        raise InvalidInput([(e.name, e.reason) for e in errors])
+    found = [(e.name, e.reason) for e in errors]
+    # Texts are one-line labels: a control character would end up in logs and the Web UI.
+    found += [
+        (p.name, "must not contain control characters")
+        for p in spec.parameters
+        if p.kind == "text"
+        and isinstance(value := raw.get(p.name), str)
+        and CONTROL_CHARACTERS.search(value)
+    ]
+    if found:
+        raise InvalidInput(found)
     return params
 
 
@@ -142,7 +191,7 @@ outcomes = APIRouter(prefix="/v1/orders/{order_id}/outcomes", tags=["commands"])
     },
 )
 async def read_outcome(
-    order_id: int, command_id: str, orders: OrdersDep, to: LinksDep
+    order_id: IdPath, command_id: CommandIdPath, orders: OrdersDep, to: LinksDep
 ) -> HalResponse:
     """The outcome of a command by its id (its Idempotency-Key, or the id a 202 named):
     pending until the order has decided it, then applied or refused. An order remembers

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.http.deps import IdempotencyKey, LinksDep, OrdersDep
 from api.http.hal import HalResponse, created, hal
+from api.http.params import IdPath, Page, PageSize
 from api.http.problems import problem_responses
 from api.orders.commands import accepted, checked_parameters
 from api.orders.models import CommandAccepted, EventAppend, EventPage, EventResource
@@ -30,11 +31,11 @@ router = APIRouter(prefix="/v1/orders/{order_id}/events", tags=["events"])
     },
 )
 async def list_events(
-    order_id: int,
+    order_id: IdPath,
     orders: OrdersDep,
     to: LinksDep,
-    page: Annotated[int, Query(ge=0, description="Page number, from 0")] = 0,
-    size: Annotated[int, Query(ge=1, le=500)] = 20,
+    page: Annotated[Page, Query(description="Page number, from 0")] = 0,
+    size: PageSize = 20,
 ) -> HalResponse:
     """The order's events, oldest first, however long the order has lived: events its
     workflow has trimmed after continue-as-new are read from the outbox."""
@@ -51,7 +52,9 @@ async def list_events(
     response_model=EventResource,
     responses={200: hal(EventResource, "The event"), **problem_responses(404, 503)},
 )
-async def read_event(order_id: int, event_id: int, orders: OrdersDep, to: LinksDep) -> HalResponse:
+async def read_event(
+    order_id: IdPath, event_id: IdPath, orders: OrdersDep, to: LinksDep
+) -> HalResponse:
     """One event of the order's log."""
     return HalResponse(EventResource.of(await orders.event(order_id, event_id), to))
 
@@ -69,7 +72,7 @@ async def read_event(order_id: int, event_id: int, orders: OrdersDep, to: LinksD
     },
 )
 async def append_event(
-    order_id: int,
+    order_id: IdPath,
     body: EventAppend,
     orders: OrdersDep,
     to: LinksDep,

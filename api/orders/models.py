@@ -3,15 +3,22 @@ bodies and are the OpenAPI schemas."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.hal import Link, LinkMap, NumberedPage, Resource, link, links, numbered_links
 from api.http.links import Links
+from api.http.params import ID_MAX, parameter_schema
 from api.orders.temporal import OrderSummary
 from orderflow.messages import EpochMillis, Id, OrderEventData, Shape
-from workflows.order_machine import COMMANDS, EventType, OrderStatus
+from workflows.order_machine import (
+    COMMAND_BY_EVENT_TYPE,
+    COMMANDS,
+    MAX_TEXT_LENGTH,
+    EventType,
+    OrderStatus,
+)
 from workflows.order_names import order_workflow_id
 from workflows.order_types import Order, OrderEvent
 
@@ -26,21 +33,45 @@ class OrderCreate(BaseModel):
     account_id: Id = Field(alias="accountId", strict=True, description="The customer's id")
 
 
+def _one_variant_per_event(schema: dict[str, Any]) -> None:
+    """The document says which fields each event type takes, as the state machine checks
+    them (the model itself takes any, and leaves the checks to the state machine)."""
+    variants = [
+        {
+            "title": event_type.message,
+            "type": "object",
+            "properties": {
+                "type": {"const": event_type.value},
+                **{p.name: parameter_schema(p) for p in command.parameters},
+            },
+            "required": ["type", *(p.name for p in command.parameters if p.required)],
+            "additionalProperties": False,
+        }
+        for event_type, command in COMMAND_BY_EVENT_TYPE.items()
+    ]
+    description = schema.get("description", "")
+    schema.clear()
+    schema.update(
+        title="EventAppend",
+        description=description,
+        oneOf=variants,
+        examples=[{"type": "ORDER_ASSIGNED", "restaurantId": 101}],
+    )
+
+
 class EventAppend(BaseModel):
     """Body of POST /v1/orders/{orderId}/events: a domain event, checked by the state machine."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        json_schema_extra={"examples": [{"type": "ORDER_ASSIGNED", "restaurantId": 101}]},
-    )
+    model_config = ConfigDict(extra="allow", json_schema_extra=_one_variant_per_event)
 
     type: EventType
-    restaurantId: int | None = None
-    driverId: int | None = None
-    lat: float | None = None
-    lon: float | None = None
+    # Strict: a JSON body says 101, not "101" (the state machine checks ranges and kinds).
+    restaurantId: Annotated[int, Field(strict=True, ge=1, le=ID_MAX)] | None = None
+    driverId: Annotated[int, Field(strict=True, ge=1, le=ID_MAX)] | None = None
+    lat: Annotated[float, Field(strict=True)] | None = None
+    lon: Annotated[float, Field(strict=True)] | None = None
     status: OrderStatus | None = None
-    reason: str | None = None
+    reason: Annotated[str, Field(strict=True, max_length=MAX_TEXT_LENGTH)] | None = None
 
     def parameters(self) -> dict[str, Any]:
         """Every field but ``type``, as the command's raw parameters (unknown ones included)."""

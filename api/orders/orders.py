@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from api.http.deps import IdempotencyKey, LinksDep, OrdersDep
 from api.http.hal import HalResponse, created, hal, link, links
+from api.http.params import Id, IdPath, ListSize
 from api.http.problems import problem_responses
 from api.orders.models import (
     ListPage,
@@ -49,7 +50,7 @@ async def create_order(
     response_model=OrderResource,
     responses={200: hal(OrderResource, "The order"), **problem_responses(404, 503)},
 )
-async def read_order(order_id: int, orders: OrdersDep, to: LinksDep) -> HalResponse:
+async def read_order(order_id: IdPath, orders: OrdersDep, to: LinksDep) -> HalResponse:
     """The order as its workflow holds it now (or, long closed, as its events tell)."""
     return HalResponse(OrderResource.of(await orders.read(order_id), to))
 
@@ -64,11 +65,11 @@ async def read_order(order_id: int, orders: OrdersDep, to: LinksDep) -> HalRespo
 async def list_orders(
     orders: OrdersDep,
     to: LinksDep,
-    account_id: Annotated[int | None, Query(alias="accountId", gt=0)] = None,
+    account_id: Annotated[Id | None, Query(alias="accountId", description="Customer id")] = None,
     status: OrderStatus | None = None,
-    restaurant_id: Annotated[int | None, Query(alias="restaurantId", gt=0)] = None,
-    driver_id: Annotated[int | None, Query(alias="driverId", gt=0)] = None,
-    size: Annotated[int, Query(ge=1, le=100)] = 20,
+    restaurant_id: Annotated[Id | None, Query(alias="restaurantId")] = None,
+    driver_id: Annotated[Id | None, Query(alias="driverId")] = None,
+    size: ListSize = 20,
     page: Annotated[str | None, Query(description="The token of a `next` link")] = None,
 ) -> HalResponse:
     """Find orders by customer, status, restaurant or driver (Temporal visibility, newest first).

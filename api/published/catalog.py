@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from api.customers.models import CustomerCreate, CustomerPatch
 from api.http.deps import LinksDep
 from api.http.hal import HalResponse, Resource, links
+from api.http.params import parameter_schema
 from api.http.problems import problem_responses
 from api.orders.models import OrderCreate
 from orderflow.errors import NotFound
@@ -26,7 +27,6 @@ from workflows.order_machine import (
     COMMAND_BY_EVENT_TYPE,
     COMMANDS,
     EventType,
-    OrderStatus,
     Parameter,
 )
 
@@ -78,18 +78,8 @@ def _schema(model: type[BaseModel], *, serialization: bool = False) -> dict[str,
     return {"$schema": DRAFT, **model.model_json_schema(by_alias=True, mode=mode)}
 
 
-# The JSON Schema of each kind of command parameter (the state machine checks the same).
-_KINDS: dict[str, dict[str, Any]] = {
-    "id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
-    "latitude": {"type": "number", "minimum": -90, "maximum": 90},
-    "longitude": {"type": "number", "minimum": -180, "maximum": 180},
-    "status": {"type": "string", "enum": [s.value for s in OrderStatus]},
-    "text": {"type": "string", "maxLength": 500},
-}
-
-
 def _parameters_schema(name: str, parameters: tuple[Parameter, ...]) -> dict[str, Any]:
-    properties = {p.name: {**_KINDS[p.kind], "description": p.description} for p in parameters}
+    properties = {p.name: parameter_schema(p) for p in parameters}
     return {
         "$schema": DRAFT,
         "title": name,

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from api.http.deps import EngineDep, LinksDep
 from api.http.hal import HalResponse, link, links
 from api.http.links import Links
+from api.http.params import EventTypeName, PageSize, Position
 from api.http.problems import problem_responses
 from api.published.broadcast import OutboxWatch
 from api.published.models import CloudEvent, EventList, FeedPage
@@ -40,9 +41,11 @@ Types = Annotated[list[str], Query(alias="type", description="Only these types (
 async def read_feed(
     engine: EngineDep,
     to: LinksDep,
-    after: Annotated[int, Query(ge=0, description="The position to read after")] = 0,
-    types: Types = [],  # noqa: B006  (FastAPI reads a fresh default per request)
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[Position, Query(description="The position to read after")] = 0,
+    types: Annotated[
+        list[EventTypeName], Query(alias="type", description="Only these types (repeatable)")
+    ] = [],  # noqa: B006  (FastAPI reads a fresh default per request)
+    limit: PageSize = 100,
 ) -> HalResponse:
     """Events in the order they were committed, as CloudEvents 1.0. Follow `next` to read
     on; it is always there, so a client can poll it for events still to come."""

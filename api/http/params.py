@@ -1,0 +1,105 @@
+"""Parameters as the API reads them: ids and positions in their domain, numbers written
+strictly, and exactly one value per query parameter.
+
+The domains here (``ID_MAX``) are the API's copy of ``workflows/values.py``'s, to be one
+definition once both are merged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Annotated, Any, get_args, get_origin
+
+from fastapi import Path, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from pydantic import BeforeValidator, Field
+
+from orderflow.errors import InvalidInput
+from orderflow.messages import MAX_ID
+from workflows.order_machine import MAX_TEXT_LENGTH, OrderStatus, Parameter
+
+ID_MAX = MAX_ID  # PostgreSQL BIGINT and Temporal's Int search attributes hold no more
+# Decimal notation only: no "1_0", "+1", " 1", "0x10", "1e3", "inf" (int() takes most of them).
+INTEGER_TEXT = re.compile(r"-?[0-9]{1,30}")
+NUMBER_TEXT = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?([eE][-+]?[0-9]{1,4})?")
+# A one-line text: no C0/C1 control characters, DEL, line or paragraph separators.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"  # the same, as JSON Schema writes it
+
+
+def parameter_schema(parameter: Parameter) -> dict[str, Any]:
+    """The JSON Schema of a command parameter (the state machine checks the same)."""
+    kinds: dict[str, dict[str, Any]] = {
+        "id": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+        "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+        "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+        "status": {"type": "string", "enum": [s.value for s in OrderStatus]},
+        "text": {"type": "string", "maxLength": MAX_TEXT_LENGTH, "pattern": TEXT_PATTERN},
+    }
+    return {**kinds[parameter.kind], "description": parameter.description}
+
+
+def _strict_integer(value: Any) -> Any:
+    """Query and path texts must be plain decimal integers; other values pass on to pydantic."""
+    if isinstance(value, str) and not INTEGER_TEXT.fullmatch(value):
+        raise ValueError("must be an integer in decimal notation")
+    return value
+
+
+# Integers of query strings and paths. The bounds come before the text check, or pydantic
+# could not write them into the JSON Schema as minimum and maximum.
+Id = Annotated[int, Field(ge=1, le=ID_MAX), BeforeValidator(_strict_integer)]
+Position = Annotated[int, Field(ge=0, le=ID_MAX), BeforeValidator(_strict_integer)]
+PAGE_SIZE_MAX = 500
+PageSize = Annotated[int, Field(ge=1, le=PAGE_SIZE_MAX), BeforeValidator(_strict_integer)]
+# A page number: the page's offset (page * size) stays a BIGINT whatever the size.
+Page = Annotated[int, Field(ge=0, le=ID_MAX // PAGE_SIZE_MAX), BeforeValidator(_strict_integer)]
+ListSize = Annotated[int, Field(ge=1, le=100), BeforeValidator(_strict_integer)]
+# A published event's type (a message name such as OrderCreated), as a filter.
+EventTypeName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9.]{0,119}$")]
+# An id in a path: out of its domain it names nothing, so the answer is 404 (see problems.py).
+IdPath = Annotated[Id, Path()]
+# A command's id: its Idempotency-Key, or the id the API gave it.
+CommandIdPath = Annotated[str, Path(min_length=1, max_length=255)]
+
+
+def repeated(request: Request) -> list[str]:
+    """The query parameters given more than once."""
+    counts = Counter(name for name, _ in request.query_params.multi_items())
+    return [name for name, count in counts.items() if count > 1]
+
+
+def one_value_per_parameter(request: Request) -> None:
+    """A query parameter of the route given twice is ambiguous: 422 naming it, unless the
+    route takes it as a list (``?type=A&type=B``). Routes that read the query string
+    themselves (commands) check it themselves."""
+    names = repeated(request)
+    route = request.scope.get("route")
+    if not names or not isinstance(route, APIRoute):
+        return
+    scalars = _scalar_parameters(route)
+    ambiguous = [name for name in names if name in scalars]
+    if ambiguous:
+        raise InvalidInput([(name, "must be given once") for name in ambiguous])
+
+
+def _scalar_parameters(route: APIRoute) -> frozenset[str]:
+    """The query parameters of ``route`` (and its dependencies) that take one value (only
+    looked up when a parameter repeats, so not cached)."""
+    names: set[str] = set()
+    pending: list[Dependant] = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names.update(
+            p.alias for p in dependant.query_params if not _is_list(p.field_info.annotation)
+        )
+        pending.extend(dependant.dependencies)
+    return frozenset(names)
+
+
+def _is_list(annotation: Any) -> bool:
+    if get_origin(annotation) in (list, set, tuple, frozenset):
+        return True
+    return any(_is_list(argument) for argument in get_args(annotation))
