@@ -14,6 +14,7 @@ from pydantic import (
     StringConstraints,
 )
 from pydantic.config import JsonDict
+from pydantic.json_schema import SkipJsonSchema
 
 from api.http.hal import NumberedPage, Resource, links
 from api.http.links import Links
@@ -26,6 +27,9 @@ from workflows.customer_types import CustomerChanges, CustomerDetails, CustomerR
 # character. The pattern states the rule in the OpenAPI document; ``_printable`` holds it
 # on the text as sent, before whitespace is stripped (which would hide a "\n" at its end).
 _PRINTABLE = rf"^[^{fields.CONTROL_CHARACTERS}]*$"
+# A name has at least one character that is not a space.
+_CONTROL = fields.CONTROL_CHARACTERS
+_NAME = rf"^[^\S{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
 _ADDRESS_CHARACTER = rf"[^@\s{fields.CONTROL_CHARACTERS}]"
 _EMAIL = rf"^{_ADDRESS_CHARACTER}+@{_ADDRESS_CHARACTER}+\.{_ADDRESS_CHARACTER}+$"
 
@@ -58,7 +62,7 @@ def _text(longest: int) -> StringConstraints:
 
 Name = Annotated[
     str,
-    StringConstraints(max_length=fields.NAME_MAX, pattern=_PRINTABLE),
+    StringConstraints(min_length=1, max_length=fields.NAME_MAX, pattern=_NAME),
     AfterValidator(_not_blank),
     Printable,
 ]
@@ -140,9 +144,11 @@ class CustomerPatch(BaseModel):
         json_schema_extra={"examples": [{"email": "ada@lovelace.example", "phone": None}]},
     )
 
-    firstName: Name | None = None
-    lastName: Name | None = None
-    email: Email | None = None
+    # Names and email can change but not be removed: null is not in their schema (and is
+    # refused with a clear reason if sent).
+    firstName: Name | SkipJsonSchema[None] = None
+    lastName: Name | SkipJsonSchema[None] = None
+    email: Email | SkipJsonSchema[None] = None
     phone: Phone | None = None
     address: Address | None = None
 
