@@ -7,6 +7,7 @@ import pytest
 from workflows.order_machine import (
     COMMANDS,
     OPEN_STATUSES,
+    EventType,
     OrderStatus,
     allowed_commands,
     decide,
@@ -115,3 +116,13 @@ def test_parameters_from_query_strings_are_typed() -> None:
     assert params == {"restaurantId": 101}
     params, _ = parse_parameters(COMMANDS["cancelOrder"], {})
     assert params == {}
+
+
+def test_event_types_are_the_statuses_and_two_more() -> None:
+    assert {e.value for e in EventType} == {s.value for s in OrderStatus} | {
+        "ORDER_LOCATION_UPDATED", "ORDER_STATUS_UPDATED",
+    }  # fmt: skip
+    for command in COMMANDS.values():
+        if command.to is not None:
+            assert command.event_type == command.to.value
+    assert EventType.ORDER_ASSIGNED.message == "OrderAssigned"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Literal
+from enum import EnumType, StrEnum
+from typing import TYPE_CHECKING, Literal
 
 
 class OrderStatus(StrEnum):
@@ -25,18 +25,20 @@ class OrderStatus(StrEnum):
         return self in TERMINAL_STATUSES
 
 
-class EventType(StrEnum):
-    ORDER_CREATED = "ORDER_CREATED"
-    ORDER_ASSIGNED = "ORDER_ASSIGNED"
-    ORDER_PREPARING = "ORDER_PREPARING"
-    ORDER_PREPARED = "ORDER_PREPARED"
-    DRIVER_ASSIGNED = "DRIVER_ASSIGNED"
-    ORDER_PICKED_UP = "ORDER_PICKED_UP"
-    ORDER_DELIVERING = "ORDER_DELIVERING"
-    ORDER_DELIVERED = "ORDER_DELIVERED"
+class _WithStatusEvents(EnumType):
+    if TYPE_CHECKING:
+        # The status-named members are made from OrderStatus at run time; this tells mypy
+        # that EventType.ORDER_ASSIGNED & co. exist (a misspelt one fails at import instead).
+        def __getattr__(cls, name: str) -> EventType: ...
+
+
+class EventType(StrEnum, metaclass=_WithStatusEvents):
+    """What happened to an order: it moved to a status (one event type per status, of the
+    same name), its location was reported, or an operator set its status directly."""
+
+    locals().update({status.name: status.value for status in OrderStatus})
     ORDER_LOCATION_UPDATED = "ORDER_LOCATION_UPDATED"
     ORDER_STATUS_UPDATED = "ORDER_STATUS_UPDATED"
-    ORDER_CANCELLED = "ORDER_CANCELLED"
 
     @property
     def message(self) -> str:
@@ -74,6 +76,17 @@ class Command:
     to: OrderStatus | None
     event_type: EventType
 
+    @staticmethod
+    def moving(
+        name: str,
+        summary: str,
+        parameters: tuple[Parameter, ...],
+        allowed_from: frozenset[OrderStatus],
+        to: OrderStatus,
+    ) -> Command:
+        """A command that moves the order to ``to``: its event is named after that status."""
+        return Command(name, summary, parameters, allowed_from, to, EventType[to.name])
+
 
 def _from(*statuses: OrderStatus) -> frozenset[OrderStatus]:
     return frozenset(statuses)
@@ -87,91 +100,34 @@ _STATUS = Parameter("status", "status", description="The status to set")
 _REASON = Parameter("reason", "text", required=False, description="Why the order is cancelled")
 
 S = OrderStatus
+# fmt: off
 COMMANDS: dict[str, Command] = {
     command.name: command
     for command in (
-        Command(
-            "assignOrder",
-            "Assign the order to a restaurant",
-            (_RESTAURANT,),
-            _from(S.ORDER_CREATED),
-            S.ORDER_ASSIGNED,
-            EventType.ORDER_ASSIGNED,
-        ),
-        Command(
-            "prepareOrder",
-            "The restaurant starts preparing the order",
-            (),
-            _from(S.ORDER_ASSIGNED),
-            S.ORDER_PREPARING,
-            EventType.ORDER_PREPARING,
-        ),
-        Command(
-            "orderReady",
-            "The order is ready for pick-up",
-            (),
-            _from(S.ORDER_PREPARING),
-            S.ORDER_PREPARED,
-            EventType.ORDER_PREPARED,
-        ),
-        Command(
-            "assignDriver",
-            "Assign a driver to the order",
-            (_DRIVER,),
-            _from(S.ORDER_PREPARED),
-            S.DRIVER_ASSIGNED,
-            EventType.DRIVER_ASSIGNED,
-        ),
-        Command(
-            "orderPickedUp",
-            "The driver picked the order up",
-            (),
-            _from(S.DRIVER_ASSIGNED),
-            S.ORDER_PICKED_UP,
-            EventType.ORDER_PICKED_UP,
-        ),
-        Command(
-            "deliverOrder",
-            "The driver is on the way",
-            (),
-            _from(S.ORDER_PICKED_UP),
-            S.ORDER_DELIVERING,
-            EventType.ORDER_DELIVERING,
-        ),
-        Command(
-            "orderDelivered",
-            "The order was delivered",
-            (),
-            _from(S.ORDER_DELIVERING),
-            S.ORDER_DELIVERED,
-            EventType.ORDER_DELIVERED,
-        ),
-        Command(
-            "updateOrderLocation",
-            "Report where the order is",
-            (_LAT, _LON),
-            OPEN_STATUSES,
-            None,
-            EventType.ORDER_LOCATION_UPDATED,
-        ),
-        Command(
-            "updateOrderStatus",
-            "Set the status directly (operator override)",
-            (_STATUS,),
-            OPEN_STATUSES,
-            None,
-            EventType.ORDER_STATUS_UPDATED,
-        ),
-        Command(
-            "cancelOrder",
-            "Cancel the order",
-            (_REASON,),
-            _from(S.ORDER_CREATED, S.ORDER_ASSIGNED, S.ORDER_PREPARING),
-            S.ORDER_CANCELLED,
-            EventType.ORDER_CANCELLED,
-        ),
+        Command.moving("assignOrder", "Assign the order to a restaurant",
+                       (_RESTAURANT,), _from(S.ORDER_CREATED), S.ORDER_ASSIGNED),
+        Command.moving("prepareOrder", "The restaurant starts preparing the order",
+                       (), _from(S.ORDER_ASSIGNED), S.ORDER_PREPARING),
+        Command.moving("orderReady", "The order is ready for pick-up",
+                       (), _from(S.ORDER_PREPARING), S.ORDER_PREPARED),
+        Command.moving("assignDriver", "Assign a driver to the order",
+                       (_DRIVER,), _from(S.ORDER_PREPARED), S.DRIVER_ASSIGNED),
+        Command.moving("orderPickedUp", "The driver picked the order up",
+                       (), _from(S.DRIVER_ASSIGNED), S.ORDER_PICKED_UP),
+        Command.moving("deliverOrder", "The driver is on the way",
+                       (), _from(S.ORDER_PICKED_UP), S.ORDER_DELIVERING),
+        Command.moving("orderDelivered", "The order was delivered",
+                       (), _from(S.ORDER_DELIVERING), S.ORDER_DELIVERED),
+        Command("updateOrderLocation", "Report where the order is",
+                (_LAT, _LON), OPEN_STATUSES, None, EventType.ORDER_LOCATION_UPDATED),
+        Command("updateOrderStatus", "Set the status directly (operator override)",
+                (_STATUS,), OPEN_STATUSES, None, EventType.ORDER_STATUS_UPDATED),
+        Command.moving("cancelOrder", "Cancel the order",
+                       (_REASON,), _from(S.ORDER_CREATED, S.ORDER_ASSIGNED, S.ORDER_PREPARING),
+                       S.ORDER_CANCELLED),
     )
 }
+# fmt: on
 del S
 
 COMMAND_BY_EVENT_TYPE: dict[EventType, Command] = {c.event_type: c for c in COMMANDS.values()}

@@ -127,10 +127,6 @@ class CommandOutcome:
     detail: str = ""
     status: OrderStatus | None = None  # the order's status when the command was decided
 
-    @property
-    def accepted(self) -> bool:
-        return self.refusal is None
-
 
 @dataclass
 class CommandResult:
