@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
+from temporalio.converter import value_to_type
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -48,7 +51,31 @@ PUBLISH_RETRY = RetryPolicy(
 )
 
 
+W = TypeVar("W")
+
+
+def command_signals(cls: type[W]) -> type[W]:
+    """Adds one signal handler per row of the state machine, named like its command, so a
+    command is one table row. Apply beneath ``@workflow.defn``, which collects them."""
+    for command in COMMANDS.values():
+        handler = _signal_handler(command.name)
+        signal = workflow.signal(name=command.name, description=command.summary)
+        setattr(cls, handler.__name__, signal(handler))
+    return cls
+
+
+def _signal_handler(name: str) -> Callable[..., None]:
+    # Payloads arrive undecoded by type (no annotations the SDK would convert to): a payload
+    # of the wrong shape, or too many or too few of them, must not fail the workflow task.
+    def receive(self: Any, *payloads: Any) -> None:
+        self._receive(name, payloads)
+
+    receive.__name__ = receive.__qualname__ = re.sub("([A-Z])", r"_\1", name).lower()
+    return receive
+
+
 @workflow.defn(name=names.ORDER_WORKFLOW)
+@command_signals
 class OrderWorkflow:
     """Applies commands one at a time, in arrival order, and keeps the order's event log.
 
@@ -163,47 +190,30 @@ class OrderWorkflow:
         index = event_id - self._first_kept()
         return self._events[index] if 0 <= index < len(self._events) else None
 
-    # Commands: one signal per row of the state machine, named exactly like the command.
+    # Commands: one signal per row of the state machine (added by command_signals below),
+    # named exactly like the command; any other signal name lands here.
 
-    @workflow.signal(name="assignOrder")
-    def assign_order(self, signal: CommandSignal) -> None:
-        self._handle("assignOrder", signal)
+    @workflow.signal(dynamic=True)
+    def unknown_command(self, name: str, payloads: Sequence[RawValue]) -> None:
+        """Without this a signal no row names would wait in the SDK's buffer forever."""
+        command_id = _command_id_in(payloads)
+        workflow.logger.warning(
+            "signal %s names no command; dropped", _shown(name), extra={"command_id": command_id}
+        )
+        if command_id is not None and command_id not in self._outcomes:
+            outcome = CommandOutcome(command_id, _shown(name), {}, status=self._order.status)
+            outcome.refusal = "invalid"
+            outcome.detail = f"there is no command {_shown(name)}; commands: {', '.join(COMMANDS)}"
+            self._remember(outcome)
 
-    @workflow.signal(name="prepareOrder")
-    def prepare_order(self, signal: CommandSignal) -> None:
-        self._handle("prepareOrder", signal)
-
-    @workflow.signal(name="orderReady")
-    def order_ready(self, signal: CommandSignal) -> None:
-        self._handle("orderReady", signal)
-
-    @workflow.signal(name="assignDriver")
-    def assign_driver(self, signal: CommandSignal) -> None:
-        self._handle("assignDriver", signal)
-
-    @workflow.signal(name="orderPickedUp")
-    def order_picked_up(self, signal: CommandSignal) -> None:
-        self._handle("orderPickedUp", signal)
-
-    @workflow.signal(name="deliverOrder")
-    def deliver_order(self, signal: CommandSignal) -> None:
-        self._handle("deliverOrder", signal)
-
-    @workflow.signal(name="orderDelivered")
-    def order_delivered(self, signal: CommandSignal) -> None:
-        self._handle("orderDelivered", signal)
-
-    @workflow.signal(name="updateOrderLocation")
-    def update_order_location(self, signal: CommandSignal) -> None:
-        self._handle("updateOrderLocation", signal)
-
-    @workflow.signal(name="updateOrderStatus")
-    def update_order_status(self, signal: CommandSignal) -> None:
-        self._handle("updateOrderStatus", signal)
-
-    @workflow.signal(name="cancelOrder")
-    def cancel_order(self, signal: CommandSignal) -> None:
-        self._handle("cancelOrder", signal)
+    def _receive(self, name: str, payloads: Sequence[Any]) -> None:
+        try:
+            [payload] = payloads
+            signal = value_to_type(CommandSignal, payload)
+        except Exception:
+            workflow.logger.warning("%s signal is not a CommandSignal; dropped", name)
+            return
+        self._handle(name, signal)
 
     # Queries.
 
@@ -347,6 +357,21 @@ class OrderWorkflow:
         workflow.set_current_details(
             " · ".join(facts) + f"\n\n{order.event_count} events; last {last.type} at {when}"
         )
+
+
+def _command_id_in(payloads: Sequence[RawValue]) -> str | None:
+    """The command id of a signal's first payload, if it has one."""
+    try:
+        value = workflow.payload_converter().from_payload(payloads[0].payload)
+    except Exception:
+        return None
+    command_id = value.get("command_id") if isinstance(value, dict) else None
+    return command_id if isinstance(command_id, str) else None
+
+
+def _shown(text: str, limit: int = 64) -> str:
+    """``text`` quoted and cut short for a log line or a refusal's detail."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def _epoch_ms(moment: datetime) -> int:
