@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import EnumType, StrEnum
 from typing import TYPE_CHECKING, Literal
+
+from workflows import values
 
 
 class OrderStatus(StrEnum):
@@ -131,7 +132,7 @@ COMMANDS: dict[str, Command] = {
 del S
 
 COMMAND_BY_EVENT_TYPE: dict[EventType, Command] = {c.event_type: c for c in COMMANDS.values()}
-MAX_TEXT_LENGTH = 500
+MAX_REPORTED_ERRORS = 10
 
 
 def allowed_commands(status: OrderStatus) -> list[str]:
@@ -146,75 +147,64 @@ class ParameterError:
 
 
 def parse_parameters(
-    command: Command, raw: Mapping[str, object]
+    command: Command, raw: Mapping[str, object] | object
 ) -> tuple[dict[str, ParameterValue], list[ParameterError]]:
-    """Check and convert raw parameters (query strings or JSON values) for ``command``.
+    """Check and convert raw parameters (query strings or JSON values) for ``command``
+    against the value domains (workflows/values.py). Takes anything and never raises.
 
-    Returns the typed parameters and the problems found; unknown names are problems too.
+    Returns the typed parameters and the problems found (at most MAX_REPORTED_ERRORS, names
+    cut short); unknown names are problems too.
     """
+    if not isinstance(raw, Mapping):
+        return {}, [ParameterError("parameters", "must be an object of named values")]
     values: dict[str, ParameterValue] = {}
     errors: list[ParameterError] = []
     known = {p.name for p in command.parameters}
+    unknown = [name for name in raw if name not in known]
     errors.extend(
-        ParameterError(name, f"{command.name} takes no parameter {name!r}")
-        for name in raw
-        if name not in known
+        ParameterError(cut(name), f"{command.name} takes no parameter {shown(name)}")
+        for name in unknown
     )
     for parameter in command.parameters:
         value = raw.get(parameter.name)
-        if value is None or value == "":
+        if value is None or (isinstance(value, str) and value == ""):
             if parameter.required:
                 errors.append(ParameterError(parameter.name, "is required"))
             continue
         try:
-            values[parameter.name] = _convert(parameter.kind, value)
+            values[parameter.name] = _CHECKS[parameter.kind](value)
         except ValueError as error:
             errors.append(ParameterError(parameter.name, str(error)))
+    if len(errors) > MAX_REPORTED_ERRORS:
+        more = len(errors) - MAX_REPORTED_ERRORS + 1
+        errors[MAX_REPORTED_ERRORS - 1 :] = [ParameterError("parameters", f"{more} more problems")]
     return values, errors
 
 
-def _convert(kind: ParameterKind, value: object) -> ParameterValue:
-    if kind == "id":
-        number = _as_int(value)
-        if number < 1:
-            raise ValueError("must be a positive integer")
-        return number
-    if kind in ("latitude", "longitude"):
-        bound = 90.0 if kind == "latitude" else 180.0
-        degrees = _as_float(value)
-        if not -bound <= degrees <= bound:
-            raise ValueError(f"must be between {-bound:g} and {bound:g}")
-        return degrees
-    if kind == "status":
-        try:
-            return OrderStatus(str(value))
-        except ValueError:
-            raise ValueError(f"must be one of {', '.join(OrderStatus)}") from None
-    text = str(value)
-    if len(text) > MAX_TEXT_LENGTH:
-        raise ValueError(f"must be at most {MAX_TEXT_LENGTH} characters")
-    return text
+def check_status(value: object) -> OrderStatus:
+    if isinstance(value, str) and value in OrderStatus.__members__:
+        return OrderStatus(value)
+    raise ValueError(f"must be one of {', '.join(OrderStatus)}")
 
 
-def _as_int(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError("must be a positive integer")
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError("must be a positive integer") from None
+_CHECKS: dict[ParameterKind, Callable[[object], ParameterValue]] = {
+    "id": values.check_id,
+    "latitude": values.check_latitude,
+    "longitude": values.check_longitude,
+    "status": check_status,
+    "text": values.check_text,
+}
 
 
-def _as_float(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError("must be a number")
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValueError("must be a number") from None
-    if not math.isfinite(number):
-        raise ValueError("must be a finite number")
-    return number
+def cut(name: object, limit: int = 40) -> str:
+    """A name (of a parameter, a signal) cut short, as a detail or a log line shows it."""
+    text = name if isinstance(name, str) else type(name).__name__
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def shown(name: object) -> str:
+    """A name as a detail quotes it: ``'restaurantId'``, cut short."""
+    return repr(cut(name))
 
 
 @dataclass(frozen=True)
@@ -222,14 +212,15 @@ class Transition:
     """The result of deciding a command: the status after it, or why it is refused."""
 
     status: OrderStatus | None = None
-    refusal: Literal["closed", "not_allowed"] | None = None
+    refusal: Literal["closed", "not_allowed", "invalid"] | None = None
     detail: str = ""
 
 
 def decide(
     current: OrderStatus, command: Command, params: Mapping[str, ParameterValue]
 ) -> Transition:
-    """Apply the table to one command with already valid parameters."""
+    """Apply the table to one command with parameters from parse_parameters (anything
+    else for the ``status`` parameter is refused as invalid)."""
     if current.is_terminal:
         return Transition(refusal="closed", detail=f"order is closed ({current})")
     if current not in command.allowed_from:
@@ -240,8 +231,11 @@ def decide(
         )
     if command.to is not None:
         return Transition(status=command.to)
-    if "status" in params:
-        target = OrderStatus(str(params["status"]))
+    if any(p.name == "status" for p in command.parameters):
+        try:
+            target = check_status(params.get("status"))
+        except ValueError as error:
+            return Transition(refusal="invalid", detail=f"status {error}")
         if target == current:
             return Transition(refusal="not_allowed", detail=f"order is already {current}")
         return Transition(status=target)

@@ -11,20 +11,23 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
-from temporalio.converter import value_to_type
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import order_names as names
     from workflows.order_machine import (
         COMMANDS,
+        Command,
         EventType,
         OrderStatus,
         ParameterValue,
         allowed_commands,
+        cut,
         decide,
         parse_parameters,
+        shown,
     )
+    from workflows.order_parameters_v1 import parse_parameters_v1
     from workflows.order_types import (
         CommandOutcome,
         CommandResult,
@@ -36,7 +39,11 @@ with workflow.unsafe.imports_passed_through():
         OrderEvent,
         OrderInput,
         PublishOrderEvents,
+        UnreadableSignal,
+        command_id_in,
+        is_key_sized,
     )
+    from workflows.values import TEXT_MAX_LENGTH, check_key
 
 # Order events reach the outbox through a local activity (patched in: orders started before
 # it existed replay without it), since the second patch in batches gathered over
@@ -44,6 +51,10 @@ with workflow.unsafe.imports_passed_through():
 PUBLISH_EVENTS = "publish-events-to-outbox"
 PUBLISH_IN_BATCHES = "publish-events-in-batches"
 PUBLISH_BATCH = 500
+# Since this patch a value outside its domain (workflows/values.py), a command id that is not
+# a key, a signal that is not one CommandSignal and a signal no command names are refused as
+# outcomes. Orders recorded before it keep their old rules (order_parameters_v1).
+VALUES_CHECKED = "command-values-checked"
 PUBLISH_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     backoff_coefficient=2.0,
@@ -191,46 +202,76 @@ class OrderWorkflow:
         return self._events[index] if 0 <= index < len(self._events) else None
 
     # Commands: one signal per row of the state machine (added by command_signals below),
-    # named exactly like the command; any other signal name lands here.
+    # named exactly like the command; any other signal name lands here. No signal, whatever
+    # it holds, fails a workflow task: what cannot be applied is refused as an outcome.
 
     @workflow.signal(dynamic=True)
     def unknown_command(self, name: str, payloads: Sequence[RawValue]) -> None:
         """Without this a signal no row names would wait in the SDK's buffer forever."""
-        command_id = _command_id_in(payloads)
-        workflow.logger.warning(
-            "signal %s names no command; dropped", _shown(name), extra={"command_id": command_id}
-        )
-        if command_id is not None and command_id not in self._outcomes:
-            outcome = CommandOutcome(command_id, _shown(name), {}, status=self._order.status)
-            outcome.refusal = "invalid"
-            outcome.detail = f"there is no command {_shown(name)}; commands: {', '.join(COMMANDS)}"
-            self._remember(outcome)
+        try:
+            first = [workflow.payload_converter().from_payload(p.payload) for p in payloads[:1]]
+        except Exception:
+            first = []  # not even decodable: no command id to answer under
+        known = ", ".join(COMMANDS)
+        detail = f"there is no command {shown(name)} (commands: {known})"
+        self._refuse_signal(name, command_id_in(first), detail)
 
     def _receive(self, name: str, payloads: Sequence[Any]) -> None:
         try:
-            [payload] = payloads
-            signal = value_to_type(CommandSignal, payload)
-        except Exception:
-            workflow.logger.warning("%s signal is not a CommandSignal; dropped", name)
+            signal = CommandSignal.read(payloads)
+        except UnreadableSignal as problem:
+            self._refuse_signal(name, problem.command_id, f"{name} signal {problem}")
             return
-        self._handle(name, signal)
+        try:
+            self._handle(name, signal)
+        except Exception:
+            # A bug, not the sender's fault: still no reason to stop the order.
+            workflow.logger.exception("%s could not be applied", name)
+            if signal.command_id not in self._outcomes and is_key_sized(signal.command_id):
+                outcome = CommandOutcome(signal.command_id, name, {}, status=self._order.status)
+                outcome.refusal = "invalid"
+                outcome.detail = f"{name} could not be applied (an error in the order workflow)"
+                self._remember(outcome)
 
-    # Queries.
+    def _refuse_signal(self, name: str, command_id: str | None, detail: str) -> None:
+        """Log a signal that is not a command this order can read; refuse it as an outcome
+        if it has a command id to keep one under. Orders recorded before VALUES_CHECKED
+        dropped such signals (or the SDK did), and keep doing so."""
+        workflow.logger.warning("signal refused: %s", detail, extra={"command_id": command_id})
+        if (
+            command_id is not None
+            and command_id not in self._outcomes
+            and workflow.patched(VALUES_CHECKED)
+        ):
+            outcome = CommandOutcome(command_id, cut(name), {}, status=self._order.status)
+            outcome.refusal = "invalid"
+            outcome.detail = detail
+            self._remember(outcome)
+
+    # Queries: they answer whatever they are asked (an absurd question gets an empty answer).
+    # Their arguments are Any, so that the SDK hands them over as sent instead of coercing
+    # them (1.5 would become event 1) or failing to.
 
     @workflow.query(name=names.QUERY_ORDER)
     def order(self) -> Order:
         return self._order
 
     @workflow.query(name=names.QUERY_EVENTS)
-    def events(self, request: EventsRequest) -> EventsPage:
-        """A page by position in the whole log; positions before ``first_kept`` were trimmed
-        (the caller reads those from the outbox)."""
-        start = max(request.offset - (self._first_kept() - 1), 0)
-        end = max(request.offset + request.limit - (self._first_kept() - 1), 0)
+    def events(self, request: Any = None) -> EventsPage:
+        """A page (an EventsRequest) by position in the whole log; positions before
+        ``first_kept`` were trimmed (the caller reads those from the outbox)."""
+        page = EventsRequest.read(request)
+        if page is None:
+            return EventsPage([], self._order.event_count, self._first_kept())
+        start = max(page.offset - (self._first_kept() - 1), 0)
+        end = max(page.offset + page.limit - (self._first_kept() - 1), 0)
         return EventsPage(self._events[start:end], self._order.event_count, self._first_kept())
 
     @workflow.query(name=names.QUERY_EVENT)
-    def event(self, event_id: int) -> OrderEvent | None:
+    def event(self, event_id: Any = None) -> OrderEvent | None:
+        """The event with this id (an int)."""
+        if not isinstance(event_id, int) or isinstance(event_id, bool):
+            return None
         return self._event(event_id)
 
     @workflow.query(name=names.QUERY_COMMANDS)
@@ -238,8 +279,9 @@ class OrderWorkflow:
         return allowed_commands(self._order.status)
 
     @workflow.query(name=names.QUERY_OUTCOME)
-    def outcome(self, command_id: str) -> CommandResult | None:
-        outcome = self._outcomes.get(command_id)
+    def outcome(self, command_id: Any = None) -> CommandResult | None:
+        """What became of the command with this id (a str)."""
+        outcome = self._outcomes.get(command_id) if isinstance(command_id, str) else None
         if outcome is None:
             return None
         event = self._event(outcome.event_id) if outcome.event_id else None
@@ -250,15 +292,27 @@ class OrderWorkflow:
     def _handle(self, name: str, signal: CommandSignal) -> None:
         if signal.command_id in self._outcomes:
             return  # a redelivered or retried command: its first outcome stands
+        try:
+            check_key(signal.command_id)
+        except ValueError as error:
+            if workflow.patched(VALUES_CHECKED):
+                command_id = signal.command_id if is_key_sized(signal.command_id) else None
+                self._refuse_signal(name, command_id, f"{name} command_id {error}")
+                return
         command = COMMANDS[name]
         outcome = CommandOutcome(
             signal.command_id, name, dict(signal.parameters), status=self._order.status
         )
         params, errors = parse_parameters(command, signal.parameters)
+        if errors:
+            before = parse_parameters_v1(command, signal.parameters)
+            if before is not None and not workflow.patched(VALUES_CHECKED):
+                params, errors = before, []  # what this order did when it was recorded
         transition = decide(self._order.status, command, params)
         if errors:
             outcome.refusal = "invalid"
             outcome.detail = "; ".join(f"{e.name} {e.reason}" for e in errors)
+            outcome.parameters = _kept_parameters(command, signal.parameters)
         elif transition.refusal is not None:
             outcome.refusal = transition.refusal
             outcome.detail = transition.detail
@@ -359,19 +413,20 @@ class OrderWorkflow:
         )
 
 
-def _command_id_in(payloads: Sequence[RawValue]) -> str | None:
-    """The command id of a signal's first payload, if it has one."""
-    try:
-        value = workflow.payload_converter().from_payload(payloads[0].payload)
-    except Exception:
-        return None
-    command_id = value.get("command_id") if isinstance(value, dict) else None
-    return command_id if isinstance(command_id, str) else None
+def _kept_parameters(command: Command, raw: dict[str, Any]) -> dict[str, Any]:
+    """What a refused command's outcome keeps of its parameters: the named ones holding a
+    plain value of bounded size, so no signal can make the order's state (and the payload it
+    continues as new with) grow without bound."""
+    named = {p.name for p in command.parameters}
+    return {name: value for name, value in raw.items() if name in named and _small(value)}
 
 
-def _shown(text: str, limit: int = 64) -> str:
-    """``text`` quoted and cut short for a log line or a refusal's detail."""
-    return repr(text if len(text) <= limit else text[:limit] + "…")
+def _small(value: object) -> bool:
+    if value is None or isinstance(value, bool | float):
+        return True
+    if isinstance(value, int):
+        return value.bit_length() <= 128
+    return isinstance(value, str) and len(value) <= TEXT_MAX_LENGTH
 
 
 def _epoch_ms(moment: datetime) -> int:
