@@ -77,6 +77,10 @@ class Command:
     to: OrderStatus | None
     event_type: EventType
 
+    @property
+    def parameter_names(self) -> frozenset[str]:
+        return _PARAMETER_NAMES.setdefault(self.name, frozenset(p.name for p in self.parameters))
+
     @staticmethod
     def moving(
         name: str,
@@ -87,6 +91,9 @@ class Command:
     ) -> Command:
         """A command that moves the order to ``to``: its event is named after that status."""
         return Command(name, summary, parameters, allowed_from, to, EventType[to.name])
+
+
+_PARAMETER_NAMES: dict[str, frozenset[str]] = {}
 
 
 def _from(*statuses: OrderStatus) -> frozenset[OrderStatus]:
@@ -158,13 +165,11 @@ def parse_parameters(
     if not isinstance(raw, Mapping):
         return {}, [ParameterError("parameters", "must be an object of named values")]
     values: dict[str, ParameterValue] = {}
-    errors: list[ParameterError] = []
-    known = {p.name for p in command.parameters}
-    unknown = [name for name in raw if name not in known]
-    errors.extend(
+    errors = [
         ParameterError(cut(name), f"{command.name} takes no parameter {shown(name)}")
-        for name in unknown
-    )
+        for name in raw
+        if name not in command.parameter_names
+    ]
     for parameter in command.parameters:
         value = raw.get(parameter.name)
         if value is None or (isinstance(value, str) and value == ""):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,13 @@ PUBLISH_BATCH = 500
 # a key, a signal that is not one CommandSignal and a signal no command names are refused as
 # outcomes. Orders recorded before it keep their old rules (order_parameters_v1).
 VALUES_CHECKED = "command-values-checked"
+# A burst of signals arrives in one activation (10,000 of them in a few seconds), which must
+# finish within the SDK's 2 s deadlock timeout: what a command needs beyond its own state
+# change is done once per activation, after all its signals (_catch_up). Since this patch
+# that includes upserting the search attributes, once per changed activation instead of once
+# per command that changes them.
+INDEX_PER_ACTIVATION = "search-attributes-once-per-activation"
+LOGGED_PER_ACTIVATION = 20  # commands logged one line each; the rest are counted
 PUBLISH_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     backoff_coefficient=2.0,
@@ -99,6 +107,11 @@ class OrderWorkflow:
         self._input = input
         self._outcomes: OrderedDict[str, CommandOutcome] = OrderedDict()
         self._published = 0  # events 1.._published are in the outbox
+        # Work left for _catch_up at the end of the activation.
+        self._stale = False
+        self._index_stale = False
+        self._logged = 0
+        self._unlogged: Counter[str] = Counter()
         if input.carried is not None:
             self._order = input.carried.order
             self._events = input.carried.events
@@ -121,6 +134,7 @@ class OrderWorkflow:
     @workflow.run
     async def run(self, input: OrderInput) -> Order:
         self._describe()
+        asyncio.create_task(self._keep_up())  # the SDK keeps a reference to workflow tasks
         publishing = workflow.patched(PUBLISH_EVENTS)
         batching = publishing and workflow.patched(PUBLISH_IN_BATCHES)
         while True:
@@ -143,9 +157,33 @@ class OrderWorkflow:
                 break  # every event is published
         # Signal handlers are synchronous, but wait anyway so none is cut short.
         await workflow.wait_condition(workflow.all_handlers_finished)
+        self._catch_up()
         if self._order.status.is_terminal:
             return self._order
         workflow.continue_as_new(replace(input, carried=self._carry_over()))
+
+    async def _keep_up(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: self._stale)
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Once per activation, after its signals: upsert the search attributes, describe
+        the order, and sum up the commands not logged one by one."""
+        if self._index_stale:
+            self._upsert_search_attributes()
+        if self._stale:
+            self._describe()
+        if self._unlogged:
+            workflow.logger.info(
+                "%s more commands applied or refused: %s",
+                self._unlogged.total(),
+                dict(self._unlogged),
+                extra={"order_id": self._order.order_id},
+            )
+        self._stale = self._index_stale = False
+        self._logged = 0
+        self._unlogged.clear()
 
     async def _gather_batch(self, delay: timedelta) -> None:
         """Let events gather for ``delay`` (or until a batch is full or the order closes):
@@ -328,6 +366,11 @@ class OrderWorkflow:
                 command.name, signal.command_id, params, transition.status
             )
         self._remember(outcome)
+        self._stale = True
+        if self._logged >= LOGGED_PER_ACTIVATION:
+            self._unlogged[outcome.refusal or "applied"] += 1
+            return
+        self._logged += 1
         ids = {"order_id": self._order.order_id, "command_id": signal.command_id}
         if outcome.refusal is None:
             workflow.logger.info("%s applied: event %s", name, outcome.event_id, extra=ids)
@@ -364,8 +407,10 @@ class OrderWorkflow:
         self._events.append(event)
         order.event_count = event.event_id
         if (order.status, order.restaurant_id, order.driver_id) != indexed_before:
-            self._upsert_search_attributes()
-        self._describe()
+            if workflow.patched(INDEX_PER_ACTIVATION):
+                self._index_stale = True
+            else:
+                self._upsert_search_attributes()
         return event.event_id
 
     def _upsert_search_attributes(self) -> None:

@@ -98,17 +98,15 @@ def _integer(value: object) -> int | None:
 
 
 def _degrees(value: object, low: float, high: float) -> float:
-    reason = f"must be a number between {low:g} and {high:g}"
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(reason)
-    if isinstance(value, str):
-        if not _NUMBER_TEXT.fullmatch(value):
-            raise ValueError(reason)
+    if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
         value = float(value)  # may be inf for "1e999": refused below
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("must be a finite number")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+    elif not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"must be a number between {low:g} and {high:g}")
     if not low <= value <= high:  # compared before float(): a huge int cannot overflow
-        raise ValueError(reason)
+        raise ValueError(f"must be a number between {low:g} and {high:g}")
     return float(value)
 
 
