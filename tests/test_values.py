@@ -177,3 +177,21 @@ def test_problems_are_reported_in_bounded_number() -> None:
     raw = {f"unknown{i}": i for i in range(1000)}
     _, errors = parse_parameters(COMMANDS["prepareOrder"], raw)
     assert len(errors) == 10 and errors[-1] == ParameterError("parameters", "991 more problems")
+
+
+def test_a_pydantic_model_can_apply_a_domain() -> None:
+    """The recipe of workflows/values.py's docstring, for the API."""
+    from typing import Annotated
+
+    from pydantic import BaseModel, BeforeValidator, ValidationError, WithJsonSchema
+
+    class Assign(BaseModel):
+        restaurant_id: Annotated[
+            values.Id, BeforeValidator(values.ID.check), WithJsonSchema(values.ID.json_schema)
+        ]
+
+    assert Assign(restaurant_id="101").restaurant_id == 101
+    with pytest.raises(ValidationError, match="no larger than 9223372036854775807"):
+        Assign(restaurant_id=2**63)
+    schema = Assign.model_json_schema()["properties"]["restaurant_id"]
+    assert schema["maximum"] == 2**63 - 1 and schema["minimum"] == 1

@@ -52,6 +52,11 @@ with workflow.unsafe.imports_passed_through():
 PUBLISH_EVENTS = "publish-events-to-outbox"
 PUBLISH_IN_BATCHES = "publish-events-in-batches"
 PUBLISH_BATCH = 500
+PUBLISH_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+)
 # Since this patch a value outside its domain (workflows/values.py), a command id that is not
 # a key, a signal that is not one CommandSignal and a signal no command names are refused as
 # outcomes. Orders recorded before it keep their old rules (order_parameters_v1).
@@ -63,11 +68,6 @@ VALUES_CHECKED = "command-values-checked"
 # per command that changes them.
 INDEX_PER_ACTIVATION = "search-attributes-once-per-activation"
 LOGGED_PER_ACTIVATION = 20  # commands logged one line each; the rest are counted
-PUBLISH_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-)
 
 
 W = TypeVar("W")

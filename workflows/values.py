@@ -6,7 +6,10 @@ message catalog and the database columns are to use the same definitions. They a
 constants, ``check_*`` functions that take any value (a JSON value or a query-string text)
 and return it typed or raise ``ValueError`` with a reason a client can read ("must be …"),
 ``Domain`` records with the JSON Schema of each, and ``typing.Annotated`` aliases carrying
-the domain. Nothing here imports pydantic, so workflows can use it in the sandbox.
+the domain. Nothing here imports pydantic, so workflows can use it in the sandbox; a
+pydantic model applies a domain like this::
+
+    restaurant_id: Annotated[Id, BeforeValidator(ID.check), WithJsonSchema(ID.json_schema)]
 
 Decisions:
 - ids are integers in 1..2**63-1: PostgreSQL BIGINT and Temporal's Int search attributes
