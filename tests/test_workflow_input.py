@@ -70,7 +70,7 @@ async def test_an_id_beyond_bigint_is_refused_not_a_stuck_order(
 
 # Hostile signals: any command name, any number of payloads, any JSON, raw bytes in any
 # encoding. Closing commands are left out so that one order lives through every example.
-TARGETS = sorted(set(COMMANDS) - {"cancelOrder", "orderDelivered"}) + ["noSuchCommand", "x" * 300]
+TARGETS = [*sorted(set(COMMANDS) - {"cancelOrder", "orderDelivered"}), "noSuchCommand", "x" * 300]
 OPEN = [s.value for s in OrderStatus if not s.is_terminal and s != "ORDER_DELIVERING"]
 leaves = (
     st.none()

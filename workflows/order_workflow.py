@@ -134,7 +134,7 @@ class OrderWorkflow:
     @workflow.run
     async def run(self, input: OrderInput) -> Order:
         self._describe()
-        asyncio.create_task(self._keep_up())  # the SDK keeps a reference to workflow tasks
+        self._keeping_up = asyncio.create_task(self._keep_up())
         publishing = workflow.patched(PUBLISH_EVENTS)
         batching = publishing and workflow.patched(PUBLISH_IN_BATCHES)
         while True:

@@ -46,11 +46,14 @@ LONGITUDE_MIN, LONGITUDE_MAX = -180.0, 180.0
 TEXT_MAX_LENGTH = 500
 KEY_MAX_LENGTH = 255
 KEY_PATTERN = r"^[\x21-\x7e]+$"  # visible ASCII: no spaces, no controls
-TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"  # as JSON Schema (ECMA) writes it
+# The characters no text may hold, as a regex class body that Python, pydantic's Rust engine
+# and JSON Schema (ECMA-262) read alike; lone surrogates are refused too (not expressible so).
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+TEXT_PATTERN = f"^[^{CONTROL_CHARACTERS}]*$"
 
 _INTEGER_TEXT = re.compile(r"-?[0-9]{1,30}")
 _NUMBER_TEXT = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?([eE][-+]?[0-9]{1,4})?")
-_NOT_IN_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_NOT_IN_TEXT = re.compile(f"[{CONTROL_CHARACTERS}\ud800-\udfff]")
 _KEY = re.compile(r"[\x21-\x7e]+")
 
 
