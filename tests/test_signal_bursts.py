@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from api.order_gateway import OrderGateway, OrderStartOptions
-from settings import Settings
 from tests.helpers import eventually, isolated_settings, running_worker
-from tests.test_order_workflow import new_order_id
-from workflows import order_names as names
+from tests.order_handles import outcome, start_order
 from workflows.order_types import CommandSignal
 from workflows.order_workflow import LOGGED_PER_ACTIVATION
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 BURST = 1_000
 
@@ -28,10 +29,8 @@ async def test_a_burst_arrives_in_one_activation_and_is_applied_in_order(
 ) -> None:
     caplog.set_level(logging.INFO, logger="temporalio.workflow")
     own = isolated_settings(settings)  # a task queue no worker polls yet
-    gateway = OrderGateway(client, OrderStartOptions.from_settings(own))
-    order_id = new_order_id()
-    order = await gateway.start(order_id, 1234, 1, fresh=True)
-    handle = client.get_workflow_handle(names.order_workflow_id(order_id), run_id=order.run_id)
+    handle = await start_order(client, own.orders_task_queue)
+    order_id = int(handle.id.removeprefix("order-"))
     signals = [("assignOrder", CommandSignal("assign", {"restaurantId": 5}))]
     signals += [
         ("updateOrderLocation", CommandSignal(f"loc-{i}", {"lat": i % 90, "lon": 1}))
@@ -47,8 +46,8 @@ async def test_a_burst_arrives_in_one_activation_and_is_applied_in_order(
     for name, signal in signals[-2:]:
         await handle.signal(name, signal)
     async with running_worker(client, own):
-        result = await gateway.outcome(order_id, "driver")
-        assert result is not None and result.outcome.refusal is None
+        result = await outcome(handle, "driver")
+        assert result.outcome.refusal is None
         assert result.order.driver_id == 9 and result.order.restaurant_id == 5
         assert result.order.event_count == BURST + 4
 

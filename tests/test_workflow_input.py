@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
@@ -11,44 +11,37 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.client import Client, WorkflowHistory
 from temporalio.common import RawValue
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
-from api.order_gateway import OrderGateway, OrderStartOptions
-from settings import Settings
+from tests.order_handles import OrderHandle, outcome, send, start_order
 from tests.record_history import HISTORIES
-from tests.test_order_workflow import new_order_id
 from workflows import order_names as names
 from workflows import order_workflow
 from workflows.order_machine import COMMANDS, OrderStatus
-from workflows.order_types import CommandResult, CommandSignal
+from workflows.order_types import CommandResult, CommandSignal, EventsRequest
 from workflows.order_workflow import OrderWorkflow
 
-
-@pytest.fixture
-def gateway(client: Client, settings: Settings, worker: None) -> OrderGateway:
-    return OrderGateway(client, OrderStartOptions.from_settings(settings))
+if TYPE_CHECKING:
+    from settings import Settings
 
 
-async def new_order(gateway: OrderGateway, client: Client) -> tuple[int, WorkflowHandle[Any, Any]]:
-    order_id = new_order_id()
-    await gateway.start(order_id, 1234, 1, fresh=True)
-    return order_id, client.get_workflow_handle(names.order_workflow_id(order_id))
+@pytest_asyncio.fixture
+async def order(client: Client, settings: Settings, worker: None) -> OrderHandle:
+    return await start_order(client, settings.orders_task_queue)
 
 
-async def still_works(
-    gateway: OrderGateway, order_id: int, handle: WorkflowHandle[Any, Any]
-) -> CommandResult:
+async def still_works(handle: OrderHandle) -> CommandResult:
     """After whatever came before: a valid command applies, the order answers its queries,
     and no workflow task has failed. Signals are applied in order, so once the valid one
     has an outcome, everything sent before it has been handled."""
     command_id = f"valid-{uuid.uuid4()}"
-    assert await gateway.send(order_id, "updateOrderLocation", command_id, {"lat": 1, "lon": 2})
-    result = await gateway.outcome(order_id, command_id)
-    assert result is not None and result.outcome.refusal is None, result
-    assert (await gateway.read(order_id)).lat == 1
+    await send(handle, "updateOrderLocation", command_id, {"lat": 1, "lon": 2})
+    result = await outcome(handle, command_id)
+    assert result.outcome.refusal is None, result
+    assert (await handle.query(OrderWorkflow.order)).lat == 1
     history = await handle.fetch_history()
     failed = [
         e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
@@ -57,13 +50,10 @@ async def still_works(
     return result
 
 
-async def test_an_id_beyond_bigint_is_refused_not_a_stuck_order(
-    gateway: OrderGateway, client: Client
-) -> None:
-    order_id, handle = await new_order(gateway, client)
-    await handle.signal("assignOrder", CommandSignal("too-big", {"restaurantId": 2**63}))
-    await still_works(gateway, order_id, handle)
-    refused = await gateway.outcome(order_id, "too-big", wait=False)
+async def test_an_id_beyond_bigint_is_refused_not_a_stuck_order(order: OrderHandle) -> None:
+    await order.signal("assignOrder", CommandSignal("too-big", {"restaurantId": 2**63}))
+    await still_works(order)
+    refused = await order.query(OrderWorkflow.outcome, "too-big")
     assert refused is not None and refused.outcome.refusal == "invalid"
     assert "restaurantId" in refused.outcome.detail
 
@@ -112,11 +102,6 @@ raw_payloads = st.builds(
 signal_args = st.lists(command_signals | json_values | raw_payloads, max_size=3)
 
 
-@pytest_asyncio.fixture
-async def order(gateway: OrderGateway, client: Client) -> tuple[int, WorkflowHandle[Any, Any]]:
-    return await new_order(gateway, client)
-
-
 @settings(
     max_examples=25,
     deadline=None,
@@ -124,18 +109,15 @@ async def order(gateway: OrderGateway, client: Client) -> tuple[int, WorkflowHan
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(name=st.sampled_from(TARGETS), args=signal_args)
-async def test_no_signal_breaks_an_order(
-    gateway: OrderGateway, order: tuple[int, WorkflowHandle[Any, Any]], name: str, args: list[Any]
-) -> None:
-    order_id, handle = order
-    await handle.signal(name, args=args)
-    await still_works(gateway, order_id, handle)
+async def test_no_signal_breaks_an_order(order: OrderHandle, name: str, args: list[Any]) -> None:
+    await order.signal(name, args=args)
+    await still_works(order)
 
 
 async def test_signals_the_sdk_cannot_decode_are_refused_under_their_command_id(
-    gateway: OrderGateway, client: Client
+    order: OrderHandle,
 ) -> None:
-    order_id, handle = await new_order(gateway, client)
+    handle = order
     sent = {
         "no-parameters-object": [{"command_id": "no-parameters-object", "parameters": [1, 2]}],
         "two-payloads": [CommandSignal("two-payloads"), CommandSignal("other")],
@@ -148,18 +130,16 @@ async def test_signals_the_sdk_cannot_decode_are_refused_under_their_command_id(
     await handle.signal(
         "updateOrderLocation", RawValue(Payload(metadata={"encoding": b"json/plain"}, data=b"{"))
     )
-    await still_works(gateway, order_id, handle)
-    for command_id in ("no-parameters-object", "two-payloads"):
-        refused = await gateway.outcome(order_id, command_id, wait=False)
+    await still_works(handle)
+    for command_id in ("no-parameters-object", "two-payloads", "bad key"):
+        refused = await handle.query(OrderWorkflow.outcome, command_id)
         assert refused is not None and refused.outcome.refusal == "invalid", command_id
-    assert await gateway.outcome(order_id, "bad key", wait=False) is not None
-    assert (await gateway.events(order_id, 0, 10)).total == 2  # created, and the valid one
+    page = await handle.query(OrderWorkflow.events, EventsRequest(0, 10))
+    assert page.total == 2  # created, and the valid one
 
 
-async def test_queries_answer_absurd_questions_sanely(
-    gateway: OrderGateway, client: Client
-) -> None:
-    order_id, handle = await new_order(gateway, client)
+async def test_queries_answer_absurd_questions_sanely(order: OrderHandle) -> None:
+    handle = order
     for event_id in ("abc", None, -1, 0, 2**70, 1.5, True, [1], {"a": 1}):
         assert await handle.query(names.QUERY_EVENT, event_id) is None, event_id
     assert await handle.query(names.QUERY_EVENT) is None
@@ -172,7 +152,7 @@ async def test_queries_answer_absurd_questions_sanely(
     assert len((await handle.query(names.QUERY_EVENTS))["events"]) == 1  # the default page
     for command_id in (5, None, {"a": 1}, ["x"], "no-such-command"):
         assert await handle.query(names.QUERY_OUTCOME, command_id) is None, command_id
-    await still_works(gateway, order_id, handle)
+    await still_works(handle)
 
 
 async def test_orders_recorded_before_the_value_domains_replay_their_old_rules(
