@@ -7,6 +7,7 @@ import pytest
 from workflows.order_machine import (
     COMMANDS,
     OPEN_STATUSES,
+    EventType,
     OrderStatus,
     allowed_commands,
     decide,
@@ -92,13 +93,26 @@ def test_terminal_statuses_allow_nothing() -> None:
         ("assignOrder", {"restaurantId": "1.5"}, ("restaurantId", "must be a positive integer")),
         ("assignOrder", {"restaurantId": True}, ("restaurantId", "must be a positive integer")),
         ("assignDriver", {"driverId": "abc"}, ("driverId", "must be a positive integer")),
-        ("updateOrderLocation", {"lat": "91", "lon": "0"}, ("lat", "must be between -90 and 90")),
-        ("updateOrderLocation", {"lat": "0", "lon": "-180.5"}, ("lon", "must be between -180 and 180")),
-        ("updateOrderLocation", {"lat": "nan", "lon": "0"}, ("lat", "must be a finite number")),
+        ("assignOrder", {"restaurantId": 2**63}, ("restaurantId", "no larger than 9223372036854775807")),
+        ("assignOrder", {"restaurantId": " 101"}, ("restaurantId", "must be a positive integer")),
+        ("assignOrder", {"restaurantId": "1_01"}, ("restaurantId", "must be a positive integer")),
+        ("assignOrder", {"restaurantId": "\u0661\u0660\u0661"}, ("restaurantId", "must be a positive integer")),
+        ("assignOrder", {"restaurantId": 101.0}, ("restaurantId", "must be a positive integer")),
+        ("updateOrderLocation", {"lat": "91", "lon": "0"}, ("lat", "between -90 and 90")),
+        ("updateOrderLocation", {"lat": "0", "lon": "-180.5"}, ("lon", "between -180 and 180")),
+        ("updateOrderLocation", {"lat": "nan", "lon": "0"}, ("lat", "must be a number")),
+        ("updateOrderLocation", {"lat": float("nan"), "lon": 0}, ("lat", "must be a finite number")),
+        ("updateOrderLocation", {"lat": 10**400, "lon": 0}, ("lat", "between -90 and 90")),
+        ("updateOrderLocation", {"lat": True, "lon": 0}, ("lat", "must be a number")),
+        ("updateOrderStatus", {"status": 3}, ("status", "must be one of")),
         ("updateOrderLocation", {"lat": "0"}, ("lon", "is required")),
         ("updateOrderStatus", {"status": "LOST"}, ("status", "must be one of")),
         ("prepareOrder", {"restaurantId": "1"}, ("restaurantId", "takes no parameter")),
         ("cancelOrder", {"reason": "x" * 501}, ("reason", "at most 500 characters")),
+        ("cancelOrder", {"reason": "two\nlines"}, ("reason", "U+000A at position 3")),
+        ("cancelOrder", {"reason": "a\x00b"}, ("reason", "control characters")),
+        ("cancelOrder", {"reason": True}, ("reason", "must be a string")),
+        ("cancelOrder", [], ("parameters", "must be an object")),
     ],
 )  # fmt: skip
 def test_bad_parameters_are_named(
@@ -115,3 +129,13 @@ def test_parameters_from_query_strings_are_typed() -> None:
     assert params == {"restaurantId": 101}
     params, _ = parse_parameters(COMMANDS["cancelOrder"], {})
     assert params == {}
+
+
+def test_event_types_are_the_statuses_and_two_more() -> None:
+    assert {e.value for e in EventType} == {s.value for s in OrderStatus} | {
+        "ORDER_LOCATION_UPDATED", "ORDER_STATUS_UPDATED",
+    }  # fmt: skip
+    for command in COMMANDS.values():
+        if command.to is not None:
+            assert command.event_type == command.to.value
+    assert EventType.ORDER_ASSIGNED.message == "OrderAssigned"

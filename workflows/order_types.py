@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from workflows.order_machine import EventType, OrderStatus
+from workflows.values import KEY_MAX_LENGTH
 
 
 @dataclass
@@ -111,6 +113,51 @@ class CommandSignal:
     # Any, not a union: the data converter would coerce 52.5 to 52 trying int first.
     parameters: dict[str, Any] = field(default_factory=dict)
 
+    @staticmethod
+    def read(payloads: Sequence[object]) -> CommandSignal:
+        """The CommandSignal in a signal's decoded payloads, or UnreadableSignal.
+
+        Fields beyond these two are ignored, as the SDK's conversion ignored them (so a
+        later sender may add some). Whether ``command_id`` is a valid key is not checked
+        here: orders recorded before the value domains took any string.
+        """
+        first = payloads[0] if payloads else None
+        command_id = first.get("command_id") if isinstance(first, dict) else None
+        known = command_id_in(payloads)
+        if len(payloads) != 1:
+            raise UnreadableSignal(f"takes one CommandSignal, not {len(payloads)} values", known)
+        if not isinstance(first, dict):
+            raise UnreadableSignal("must be an object with command_id and parameters", None)
+        if not isinstance(command_id, str):
+            raise UnreadableSignal("command_id must be a string", None)
+        parameters = first.get("parameters", {})
+        if not isinstance(parameters, dict):
+            raise UnreadableSignal("parameters must be an object", known)
+        return CommandSignal(command_id, parameters)
+
+
+class UnreadableSignal(ValueError):
+    """A signal that is not one CommandSignal, with its command id if it has one that an
+    outcome can be kept under."""
+
+    def __init__(self, detail: str, command_id: str | None) -> None:
+        super().__init__(detail)
+        self.command_id = command_id
+
+
+def command_id_in(payloads: Sequence[object]) -> str | None:
+    """The command id of a signal's first (decoded) payload, if an outcome can be kept
+    under it."""
+    first = payloads[0] if payloads else None
+    command_id = first.get("command_id") if isinstance(first, dict) else None
+    return command_id if isinstance(command_id, str) and is_key_sized(command_id) else None
+
+
+def is_key_sized(command_id: str) -> bool:
+    """Whether an outcome can be kept under ``command_id`` (a refusal saying why it is not
+    a valid key included): not empty, and no longer than a key may be."""
+    return 0 < len(command_id) <= KEY_MAX_LENGTH
+
 
 Refusal = Literal["closed", "not_allowed", "invalid", "log_full"]
 
@@ -127,10 +174,6 @@ class CommandOutcome:
     detail: str = ""
     status: OrderStatus | None = None  # the order's status when the command was decided
 
-    @property
-    def accepted(self) -> bool:
-        return self.refusal is None
-
 
 @dataclass
 class CommandResult:
@@ -145,6 +188,26 @@ class CommandResult:
 class EventsRequest:
     offset: int = 0
     limit: int = 20
+
+    @staticmethod
+    def read(value: object) -> EventsRequest | None:
+        """The request in a query's (decoded) argument; None if it is not one, or asks for
+        a negative position or size."""
+        if isinstance(value, EventsRequest):
+            return value
+        fields = {} if value is None else value
+        if not isinstance(fields, dict):
+            return None
+        offset, limit = fields.get("offset", 0), fields.get("limit", 20)
+        if not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (offset, limit)
+        ):
+            return None
+        return EventsRequest(offset, limit)
+
+
+def _is_count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 @dataclass

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import asyncio
+import re
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import order_names as names
     from workflows.order_machine import (
         COMMANDS,
+        Command,
         EventType,
         OrderStatus,
         ParameterValue,
         allowed_commands,
+        cut,
         decide,
         parse_parameters,
+        shown,
     )
+    from workflows.order_parameters_v1 import parse_parameters_v1
     from workflows.order_types import (
         CommandOutcome,
         CommandResult,
@@ -33,7 +40,11 @@ with workflow.unsafe.imports_passed_through():
         OrderEvent,
         OrderInput,
         PublishOrderEvents,
+        UnreadableSignal,
+        command_id_in,
+        is_key_sized,
     )
+    from workflows.values import TEXT_MAX_LENGTH, check_key
 
 # Order events reach the outbox through a local activity (patched in: orders started before
 # it existed replay without it), since the second patch in batches gathered over
@@ -46,9 +57,44 @@ PUBLISH_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
 )
+# Since this patch a value outside its domain (workflows/values.py), a command id that is not
+# a key, a signal that is not one CommandSignal and a signal no command names are refused as
+# outcomes. Orders recorded before it keep their old rules (order_parameters_v1).
+VALUES_CHECKED = "command-values-checked"
+# A burst of signals arrives in one activation (10,000 of them in a few seconds), which must
+# finish within the SDK's 2 s deadlock timeout: what a command needs beyond its own state
+# change is done once per activation, after all its signals (_catch_up). Since this patch
+# that includes upserting the search attributes, once per changed activation instead of once
+# per command that changes them.
+INDEX_PER_ACTIVATION = "search-attributes-once-per-activation"
+LOGGED_PER_ACTIVATION = 20  # commands logged one line each; the rest are counted
+
+
+W = TypeVar("W")
+
+
+def command_signals(cls: type[W]) -> type[W]:
+    """Adds one signal handler per row of the state machine, named like its command, so a
+    command is one table row. Apply beneath ``@workflow.defn``, which collects them."""
+    for command in COMMANDS.values():
+        handler = _signal_handler(command.name)
+        signal = workflow.signal(name=command.name, description=command.summary)
+        setattr(cls, handler.__name__, signal(handler))
+    return cls
+
+
+def _signal_handler(name: str) -> Callable[..., None]:
+    # Payloads arrive undecoded by type (no annotations the SDK would convert to): a payload
+    # of the wrong shape, or too many or too few of them, must not fail the workflow task.
+    def receive(self: Any, *payloads: Any) -> None:
+        self._receive(name, payloads)
+
+    receive.__name__ = receive.__qualname__ = re.sub("([A-Z])", r"_\1", name).lower()
+    return receive
 
 
 @workflow.defn(name=names.ORDER_WORKFLOW)
+@command_signals
 class OrderWorkflow:
     """Applies commands one at a time, in arrival order, and keeps the order's event log.
 
@@ -61,6 +107,11 @@ class OrderWorkflow:
         self._input = input
         self._outcomes: OrderedDict[str, CommandOutcome] = OrderedDict()
         self._published = 0  # events 1.._published are in the outbox
+        # Work left for _catch_up at the end of the activation.
+        self._stale = False
+        self._index_stale = False
+        self._logged = 0
+        self._unlogged: Counter[str] = Counter()
         if input.carried is not None:
             self._order = input.carried.order
             self._events = input.carried.events
@@ -83,6 +134,7 @@ class OrderWorkflow:
     @workflow.run
     async def run(self, input: OrderInput) -> Order:
         self._describe()
+        self._keeping_up = asyncio.create_task(self._keep_up())
         publishing = workflow.patched(PUBLISH_EVENTS)
         batching = publishing and workflow.patched(PUBLISH_IN_BATCHES)
         while True:
@@ -105,9 +157,33 @@ class OrderWorkflow:
                 break  # every event is published
         # Signal handlers are synchronous, but wait anyway so none is cut short.
         await workflow.wait_condition(workflow.all_handlers_finished)
+        self._catch_up()
         if self._order.status.is_terminal:
             return self._order
         workflow.continue_as_new(replace(input, carried=self._carry_over()))
+
+    async def _keep_up(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: self._stale)
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Once per activation, after its signals: upsert the search attributes, describe
+        the order, and sum up the commands not logged one by one."""
+        if self._index_stale:
+            self._upsert_search_attributes()
+        if self._stale:
+            self._describe()
+        if self._unlogged:
+            workflow.logger.info(
+                "%s more commands applied or refused: %s",
+                self._unlogged.total(),
+                dict(self._unlogged),
+                extra={"order_id": self._order.order_id},
+            )
+        self._stale = self._index_stale = False
+        self._logged = 0
+        self._unlogged.clear()
 
     async def _gather_batch(self, delay: timedelta) -> None:
         """Let events gather for ``delay`` (or until a batch is full or the order closes):
@@ -163,64 +239,77 @@ class OrderWorkflow:
         index = event_id - self._first_kept()
         return self._events[index] if 0 <= index < len(self._events) else None
 
-    # Commands: one signal per row of the state machine, named exactly like the command.
+    # Commands: one signal per row of the state machine (added by command_signals below),
+    # named exactly like the command; any other signal name lands here. No signal, whatever
+    # it holds, fails a workflow task: what cannot be applied is refused as an outcome.
 
-    @workflow.signal(name="assignOrder")
-    def assign_order(self, signal: CommandSignal) -> None:
-        self._handle("assignOrder", signal)
+    @workflow.signal(dynamic=True)
+    def unknown_command(self, name: str, payloads: Sequence[RawValue]) -> None:
+        """Without this a signal no row names would wait in the SDK's buffer forever."""
+        try:
+            first = [workflow.payload_converter().from_payload(p.payload) for p in payloads[:1]]
+        except Exception:
+            first = []  # not even decodable: no command id to answer under
+        known = ", ".join(COMMANDS)
+        detail = f"there is no command {shown(name)} (commands: {known})"
+        self._refuse_signal(name, command_id_in(first), detail)
 
-    @workflow.signal(name="prepareOrder")
-    def prepare_order(self, signal: CommandSignal) -> None:
-        self._handle("prepareOrder", signal)
+    def _receive(self, name: str, payloads: Sequence[Any]) -> None:
+        try:
+            signal = CommandSignal.read(payloads)
+        except UnreadableSignal as problem:
+            self._refuse_signal(name, problem.command_id, f"{name} signal {problem}")
+            return
+        try:
+            self._handle(name, signal)
+        except Exception:
+            # A bug, not the sender's fault: still no reason to stop the order.
+            workflow.logger.exception("%s could not be applied", name)
+            if signal.command_id not in self._outcomes and is_key_sized(signal.command_id):
+                outcome = CommandOutcome(signal.command_id, name, {}, status=self._order.status)
+                outcome.refusal = "invalid"
+                outcome.detail = f"{name} could not be applied (an error in the order workflow)"
+                self._remember(outcome)
 
-    @workflow.signal(name="orderReady")
-    def order_ready(self, signal: CommandSignal) -> None:
-        self._handle("orderReady", signal)
+    def _refuse_signal(self, name: str, command_id: str | None, detail: str) -> None:
+        """Log a signal that is not a command this order can read; refuse it as an outcome
+        if it has a command id to keep one under. Orders recorded before VALUES_CHECKED
+        dropped such signals (or the SDK did), and keep doing so."""
+        workflow.logger.warning("signal refused: %s", detail, extra={"command_id": command_id})
+        if (
+            command_id is not None
+            and command_id not in self._outcomes
+            and workflow.patched(VALUES_CHECKED)
+        ):
+            outcome = CommandOutcome(command_id, cut(name), {}, status=self._order.status)
+            outcome.refusal = "invalid"
+            outcome.detail = detail
+            self._remember(outcome)
 
-    @workflow.signal(name="assignDriver")
-    def assign_driver(self, signal: CommandSignal) -> None:
-        self._handle("assignDriver", signal)
-
-    @workflow.signal(name="orderPickedUp")
-    def order_picked_up(self, signal: CommandSignal) -> None:
-        self._handle("orderPickedUp", signal)
-
-    @workflow.signal(name="deliverOrder")
-    def deliver_order(self, signal: CommandSignal) -> None:
-        self._handle("deliverOrder", signal)
-
-    @workflow.signal(name="orderDelivered")
-    def order_delivered(self, signal: CommandSignal) -> None:
-        self._handle("orderDelivered", signal)
-
-    @workflow.signal(name="updateOrderLocation")
-    def update_order_location(self, signal: CommandSignal) -> None:
-        self._handle("updateOrderLocation", signal)
-
-    @workflow.signal(name="updateOrderStatus")
-    def update_order_status(self, signal: CommandSignal) -> None:
-        self._handle("updateOrderStatus", signal)
-
-    @workflow.signal(name="cancelOrder")
-    def cancel_order(self, signal: CommandSignal) -> None:
-        self._handle("cancelOrder", signal)
-
-    # Queries.
+    # Queries: they answer whatever they are asked (an absurd question gets an empty answer).
+    # Their arguments are Any, so that the SDK hands them over as sent instead of coercing
+    # them (1.5 would become event 1) or failing to.
 
     @workflow.query(name=names.QUERY_ORDER)
     def order(self) -> Order:
         return self._order
 
     @workflow.query(name=names.QUERY_EVENTS)
-    def events(self, request: EventsRequest) -> EventsPage:
-        """A page by position in the whole log; positions before ``first_kept`` were trimmed
-        (the caller reads those from the outbox)."""
-        start = max(request.offset - (self._first_kept() - 1), 0)
-        end = max(request.offset + request.limit - (self._first_kept() - 1), 0)
+    def events(self, request: Any = None) -> EventsPage:
+        """A page (an EventsRequest) by position in the whole log; positions before
+        ``first_kept`` were trimmed (the caller reads those from the outbox)."""
+        page = EventsRequest.read(request)
+        if page is None:
+            return EventsPage([], self._order.event_count, self._first_kept())
+        start = max(page.offset - (self._first_kept() - 1), 0)
+        end = max(page.offset + page.limit - (self._first_kept() - 1), 0)
         return EventsPage(self._events[start:end], self._order.event_count, self._first_kept())
 
     @workflow.query(name=names.QUERY_EVENT)
-    def event(self, event_id: int) -> OrderEvent | None:
+    def event(self, event_id: Any = None) -> OrderEvent | None:
+        """The event with this id (an int)."""
+        if not isinstance(event_id, int) or isinstance(event_id, bool):
+            return None
         return self._event(event_id)
 
     @workflow.query(name=names.QUERY_COMMANDS)
@@ -228,8 +317,9 @@ class OrderWorkflow:
         return allowed_commands(self._order.status)
 
     @workflow.query(name=names.QUERY_OUTCOME)
-    def outcome(self, command_id: str) -> CommandResult | None:
-        outcome = self._outcomes.get(command_id)
+    def outcome(self, command_id: Any = None) -> CommandResult | None:
+        """What became of the command with this id (a str)."""
+        outcome = self._outcomes.get(command_id) if isinstance(command_id, str) else None
         if outcome is None:
             return None
         event = self._event(outcome.event_id) if outcome.event_id else None
@@ -240,15 +330,27 @@ class OrderWorkflow:
     def _handle(self, name: str, signal: CommandSignal) -> None:
         if signal.command_id in self._outcomes:
             return  # a redelivered or retried command: its first outcome stands
+        try:
+            check_key(signal.command_id)
+        except ValueError as error:
+            if workflow.patched(VALUES_CHECKED):
+                command_id = signal.command_id if is_key_sized(signal.command_id) else None
+                self._refuse_signal(name, command_id, f"{name} command_id {error}")
+                return
         command = COMMANDS[name]
         outcome = CommandOutcome(
             signal.command_id, name, dict(signal.parameters), status=self._order.status
         )
         params, errors = parse_parameters(command, signal.parameters)
+        if errors:
+            before = parse_parameters_v1(command, signal.parameters)
+            if before is not None and not workflow.patched(VALUES_CHECKED):
+                params, errors = before, []  # what this order did when it was recorded
         transition = decide(self._order.status, command, params)
         if errors:
             outcome.refusal = "invalid"
             outcome.detail = "; ".join(f"{e.name} {e.reason}" for e in errors)
+            outcome.parameters = _kept_parameters(command, signal.parameters)
         elif transition.refusal is not None:
             outcome.refusal = transition.refusal
             outcome.detail = transition.detail
@@ -264,6 +366,11 @@ class OrderWorkflow:
                 command.name, signal.command_id, params, transition.status
             )
         self._remember(outcome)
+        self._stale = True
+        if self._logged >= LOGGED_PER_ACTIVATION:
+            self._unlogged[outcome.refusal or "applied"] += 1
+            return
+        self._logged += 1
         ids = {"order_id": self._order.order_id, "command_id": signal.command_id}
         if outcome.refusal is None:
             workflow.logger.info("%s applied: event %s", name, outcome.event_id, extra=ids)
@@ -300,8 +407,10 @@ class OrderWorkflow:
         self._events.append(event)
         order.event_count = event.event_id
         if (order.status, order.restaurant_id, order.driver_id) != indexed_before:
-            self._upsert_search_attributes()
-        self._describe()
+            if workflow.patched(INDEX_PER_ACTIVATION):
+                self._index_stale = True
+            else:
+                self._upsert_search_attributes()
         return event.event_id
 
     def _upsert_search_attributes(self) -> None:
@@ -347,6 +456,22 @@ class OrderWorkflow:
         workflow.set_current_details(
             " · ".join(facts) + f"\n\n{order.event_count} events; last {last.type} at {when}"
         )
+
+
+def _kept_parameters(command: Command, raw: dict[str, Any]) -> dict[str, Any]:
+    """What a refused command's outcome keeps of its parameters: the named ones holding a
+    plain value of bounded size, so no signal can make the order's state (and the payload it
+    continues as new with) grow without bound."""
+    named = {p.name for p in command.parameters}
+    return {name: value for name, value in raw.items() if name in named and _small(value)}
+
+
+def _small(value: object) -> bool:
+    if value is None or isinstance(value, bool | float):
+        return True
+    if isinstance(value, int):
+        return value.bit_length() <= 128
+    return isinstance(value, str) and len(value) <= TEXT_MAX_LENGTH
 
 
 def _epoch_ms(moment: datetime) -> int:
