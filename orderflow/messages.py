@@ -15,11 +15,12 @@ from pydantic.alias_generators import to_camel
 from workflows.customer_types import ADDRESS_FIELDS, CustomerRecord
 from workflows.order_machine import EventType, OrderStatus
 from workflows.order_types import OrderEvent
+from workflows.values import ID_MAX, ID_MIN
 
 # Ids (customers, orders, accounts, restaurants, drivers, events): 1..2**63-1, what a
 # PostgreSQL BIGINT column and a Temporal Int search attribute both hold.
-MIN_ID = 1
-MAX_ID = 2**63 - 1
+MIN_ID = ID_MIN
+MAX_ID = ID_MAX
 Id = Annotated[int, Field(ge=MIN_ID, le=MAX_ID)]
 
 

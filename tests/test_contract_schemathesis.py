@@ -8,10 +8,16 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+import pytest_asyncio
+
+from orderflow.settings import Settings
+from tests.conftest import new_postgres_database, start_dev_server
+from tests.helpers import isolated_settings, running_api, running_worker
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 ROOT = Path(__file__).parent.parent
@@ -21,9 +27,25 @@ MAX_EXAMPLES = 25
 MINIMUM_REQUESTS = 1_000
 
 
+@pytest_asyncio.fixture
+async def own_stack(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A dev server, database, workers and API of its own: the orders schemathesis finds
+    are all its own, never those of other tests whose workers have gone (which answer 503
+    after the API's bound, truthfully)."""
+    env = await start_dev_server()
+    try:
+        with new_postgres_database() as url:
+            address = env.client.service_client.config.target_host
+            own = isolated_settings(settings, temporal_address=address, database_url=url)
+            async with running_worker(env.client, own, customers=True), running_api(own) as http:
+                yield http
+    finally:
+        await env.shutdown()
+
+
 @pytest.mark.timeout(600)
-async def test_schemathesis_finds_nothing(http: httpx.AsyncClient, tmp_path: Path) -> None:
-    base = str(http.base_url).rstrip("/")
+async def test_schemathesis_finds_nothing(own_stack: httpx.AsyncClient, tmp_path: Path) -> None:
+    base = str(own_stack.base_url).rstrip("/")
     events = tmp_path / "events.ndjson"
     command = [
         str(SCHEMATHESIS),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from workflows.values import CONTROL_CHARACTERS
+
 NAME_MAX = 100
 EMAIL_MAX = 254  # RFC 5321's limit on a path
 PHONE_MAX = 32
@@ -31,11 +33,9 @@ MAX_LENGTH: dict[str, int] = {
     "country": COUNTRY_MAX,
 }
 
-# Characters no customer text may hold: the C0 and C1 controls (NUL among them, which
-# PostgreSQL cannot store in text at all), the line and paragraph separators, and halves of
-# surrogate pairs (not encodable as UTF-8). Written as a regex class body that Python, the
-# Rust engine of pydantic and JSON Schema (ECMA-262) all read the same way.
-CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+# Characters no customer text may hold: CONTROL_CHARACTERS (values.py, the one definition
+# for every text: C0 and C1 controls, NUL among them, which PostgreSQL cannot store, and the
+# line and paragraph separators), and halves of surrogate pairs (not encodable as UTF-8).
 _FORBIDDEN = re.compile(f"[{CONTROL_CHARACTERS}\ud800-\udfff]")
 
 

@@ -51,8 +51,9 @@ KEY_PATTERN = r"^[\x21-\x7e]+$"  # visible ASCII: no spaces, no controls
 CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
 TEXT_PATTERN = f"^[^{CONTROL_CHARACTERS}]*$"
 
-_INTEGER_TEXT = re.compile(r"-?[0-9]{1,30}")
-_NUMBER_TEXT = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?([eE][-+]?[0-9]{1,4})?")
+# Plain ASCII decimal notation, as JSON and query strings write numbers here.
+INTEGER_TEXT = re.compile(r"-?[0-9]{1,30}")
+NUMBER_TEXT = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?([eE][-+]?[0-9]{1,4})?")
 _NOT_IN_TEXT = re.compile(f"[{CONTROL_CHARACTERS}\ud800-\udfff]")
 _KEY = re.compile(r"[\x21-\x7e]+")
 
@@ -98,13 +99,13 @@ def check_key(value: object) -> str:
 def _integer(value: object) -> int | None:
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+    if isinstance(value, str) and INTEGER_TEXT.fullmatch(value):
         return int(value)
     return None
 
 
 def _degrees(value: object, low: float, high: float) -> float:
-    if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+    if isinstance(value, str) and NUMBER_TEXT.fullmatch(value):
         value = float(value)  # may be inf for "1e999": refused below
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -136,7 +137,7 @@ TEXT = Domain(
     {
         "type": "string",
         "maxLength": TEXT_MAX_LENGTH,
-        "pattern": r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$",
+        "pattern": TEXT_PATTERN,
     },
 )
 KEY = Domain(

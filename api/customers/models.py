@@ -14,7 +14,6 @@ from pydantic import (
     StringConstraints,
 )
 from pydantic.config import JsonDict
-from pydantic.json_schema import SkipJsonSchema
 
 from api.http.hal import NumberedPage, Resource, links
 from api.http.links import Links
@@ -22,15 +21,16 @@ from api.published.models import EventList
 from orderflow.messages import CustomerData, Id, Shape
 from workflows import customer_fields as fields
 from workflows.customer_types import CustomerChanges, CustomerDetails, CustomerRecord
+from workflows.values import CONTROL_CHARACTERS
 
 # Every text: at most as long as its column (workflows/customer_fields.py), and no control
 # character. The pattern states the rule in the OpenAPI document; ``_printable`` holds it
 # on the text as sent, before whitespace is stripped (which would hide a "\n" at its end).
-_PRINTABLE = rf"^[^{fields.CONTROL_CHARACTERS}]*$"
+_PRINTABLE = rf"^[^{CONTROL_CHARACTERS}]*$"
 # A name has at least one character that is not a space.
-_CONTROL = fields.CONTROL_CHARACTERS
+_CONTROL = CONTROL_CHARACTERS
 _NAME = rf"^[^\S{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
-_ADDRESS_CHARACTER = rf"[^@\s{fields.CONTROL_CHARACTERS}]"
+_ADDRESS_CHARACTER = rf"[^@\s{CONTROL_CHARACTERS}]"
 _EMAIL = rf"^{_ADDRESS_CHARACTER}+@{_ADDRESS_CHARACTER}+\.{_ADDRESS_CHARACTER}+$"
 
 
@@ -135,20 +135,30 @@ class CustomerCreate(BaseModel):
         )
 
 
+def _required_stay(schema: dict[str, Any]) -> None:
+    """A patch may change a name or the email, never remove one: no null in their schema."""
+    schema["examples"] = [{"email": "ada@lovelace.example", "phone": None}]
+    for name in ("firstName", "lastName", "email"):
+        field = schema["properties"][name]
+        choices = [choice for choice in field.pop("anyOf", []) if choice.get("type") != "null"]
+        field.update(choices[0] if len(choices) == 1 else {"anyOf": choices})
+        field.pop("default", None)
+
+
 class CustomerPatch(BaseModel):
     """Update Customer 1.0.0: a JSON merge patch. Fields left out stay as they are; `null`
     clears `phone`, the `address` or one of its fields."""
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"email": "ada@lovelace.example", "phone": None}]},
+        json_schema_extra=_required_stay,
     )
 
-    # Names and email can change but not be removed: null is not in their schema (and is
-    # refused with a clear reason if sent).
-    firstName: Name | SkipJsonSchema[None] = None
-    lastName: Name | SkipJsonSchema[None] = None
-    email: Email | SkipJsonSchema[None] = None
+    # Names and email can change but not be removed: null is refused with a clear reason
+    # (see ``changes``), and left out of their schema (``_required_stay``).
+    firstName: Name | None = None
+    lastName: Name | None = None
+    email: Email | None = None
     phone: Phone | None = None
     address: Address | None = None
 

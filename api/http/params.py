@@ -1,9 +1,6 @@
-"""Parameters as the API reads them: ids and positions in their domain, numbers written
-strictly, and exactly one value per query parameter.
-
-The domains here (``ID_MAX``) are the API's copy of ``workflows/values.py``'s, to be one
-definition once both are merged.
-"""
+"""Parameters as the API reads them: ids and positions in their domain (the domains of
+``workflows/values.py``), numbers written strictly, and exactly one value per query
+parameter."""
 
 from __future__ import annotations
 
@@ -17,26 +14,22 @@ from fastapi.routing import APIRoute
 from pydantic import BeforeValidator, Field
 
 from orderflow.errors import InvalidInput
-from orderflow.messages import MAX_ID
-from workflows.order_machine import MAX_TEXT_LENGTH, OrderStatus, Parameter
+from workflows import values
+from workflows.order_machine import OrderStatus, Parameter
+from workflows.values import CONTROL_CHARACTERS, ID_MAX, INTEGER_TEXT
 
-ID_MAX = MAX_ID  # PostgreSQL BIGINT and Temporal's Int search attributes hold no more
-# Decimal notation only: no "1_0", "+1", " 1", "0x10", "1e3", "inf" (int() takes most of them).
-INTEGER_TEXT = re.compile(r"-?[0-9]{1,30}")
-NUMBER_TEXT = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?([eE][-+]?[0-9]{1,4})?")
-# A one-line text: no C0/C1 control characters, DEL, line or paragraph separators.
-CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"  # the same, as JSON Schema writes it
+# A one-line text: the characters no text may hold, as a search.
+CONTROL_CHARACTER = re.compile(f"[{CONTROL_CHARACTERS}]")
 
 
 def parameter_schema(parameter: Parameter) -> dict[str, Any]:
     """The JSON Schema of a command parameter (the state machine checks the same)."""
     kinds: dict[str, dict[str, Any]] = {
-        "id": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
-        "latitude": {"type": "number", "minimum": -90, "maximum": 90},
-        "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+        "id": values.ID.json_schema,
+        "latitude": values.LATITUDE.json_schema,
+        "longitude": values.LONGITUDE.json_schema,
         "status": {"type": "string", "enum": [s.value for s in OrderStatus]},
-        "text": {"type": "string", "maxLength": MAX_TEXT_LENGTH, "pattern": TEXT_PATTERN},
+        "text": values.TEXT.json_schema,
     }
     return {**kinds[parameter.kind], "description": parameter.description}
 

@@ -9,18 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.hal import Link, LinkMap, NumberedPage, Resource, link, links, numbered_links
 from api.http.links import Links
-from api.http.params import ID_MAX, parameter_schema
+from api.http.params import parameter_schema
 from api.orders.temporal import OrderSummary
 from orderflow.messages import EpochMillis, Id, OrderEventData, Shape
 from workflows.order_machine import (
     COMMAND_BY_EVENT_TYPE,
     COMMANDS,
-    MAX_TEXT_LENGTH,
     EventType,
     OrderStatus,
 )
 from workflows.order_names import order_workflow_id
 from workflows.order_types import Order, OrderEvent
+from workflows.values import ID_MAX, TEXT_MAX_LENGTH
 
 _BASE = "http://localhost:8000/v1/orders/1"
 
@@ -71,7 +71,7 @@ class EventAppend(BaseModel):
     lat: Annotated[float, Field(strict=True)] | None = None
     lon: Annotated[float, Field(strict=True)] | None = None
     status: OrderStatus | None = None
-    reason: Annotated[str, Field(strict=True, max_length=MAX_TEXT_LENGTH)] | None = None
+    reason: Annotated[str, Field(strict=True, max_length=TEXT_MAX_LENGTH)] | None = None
 
     def parameters(self) -> dict[str, Any]:
         """Every field but ``type``, as the command's raw parameters (unknown ones included)."""
