@@ -101,10 +101,6 @@ class Broadcaster:
         """The position up to which every event has been handed out (None: not known yet)."""
         return self._newest
 
-    @property
-    def subscribers(self) -> int:
-        return len(self._subscriptions)
-
     async def wait_known(self) -> int | None:
         """``newest``, once the first read of the outbox has told it (None: closing)."""
         await self._known.wait()
@@ -132,13 +128,15 @@ class Broadcaster:
 
     def subscribe(self, *, after: int | None, types: Sequence[str] = ()) -> Subscription:
         """A subscription to the events past ``after`` (None: from now on), of ``types``
-        (all if empty). It catches up from the database when it starts behind."""
-        subscription = Subscription(self, after, frozenset(types))
+        (all if empty). It joins with its first ``next_batch`` and catches up from the
+        database when it starts behind."""
+        return Subscription(self, after, frozenset(types))
+
+    def join(self, subscription: Subscription) -> None:
         if self._closing:
             subscription.end("closing")
         else:
             self._subscriptions.add(subscription)
-        return subscription
 
     def leave(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
@@ -209,9 +207,9 @@ class Broadcaster:
                             self._listening = True
                             failures = 0
                             log.info("live streams listen on %s", outbox.NOTIFY_CHANNEL)
-                        if self._newest is None or position <= self._newest:
+                        if self._newest is not None and position <= self._newest:
                             continue
-                        if self._live():
+                        if self._newest is None or self._live():
                             self._wake.set()
                         else:  # nobody to hand events to: the announcement is enough
                             self._newest = position
@@ -269,6 +267,7 @@ class Subscription:
         self.types = types
         self.live = False
         self.ended: Reason | None = None
+        self._joined = False
         self._queue: asyncio.Queue[OutboxEvent | None] = asyncio.Queue()
 
     async def next_batch(self) -> list[OutboxEvent]:
@@ -276,6 +275,9 @@ class Subscription:
 
         Raises StreamClosed once the subscription has ended.
         """
+        if not self._joined:
+            self._joined = True
+            self._broadcaster.join(self)
         failures = 0
         while True:
             if self.ended is not None:
@@ -287,7 +289,7 @@ class Subscription:
                     batch = await self._catch_up()
                 except DATABASE_TROUBLE:
                     failures += 1
-                    delay = self._broadcaster.options.poll * 2**failures
+                    delay = self.options.poll * 2**failures
                     await asyncio.sleep(min(delay, MAX_BACKOFF_SECONDS))
                     continue
                 failures = 0
@@ -326,15 +328,16 @@ class Subscription:
         return fresh
 
     def offer(self, events: Sequence[OutboxEvent]) -> None:
-        """Queue the events of its types; a subscriber this far behind is ended instead of
-        holding anything up (it resumes from the database after reconnecting)."""
+        """Queue the events of its types. A subscriber that has not taken what was queued
+        before is ended instead of holding anything up (it resumes from the database after
+        reconnecting); a burst alone does not end it, so a queue holds at most
+        ``queue_size`` + BATCH events."""
+        if self._queue.qsize() >= self.options.queue_size:
+            self.end("behind")
+            return
         for event in events:
-            if self.types and event.type not in self.types:
-                continue
-            if self._queue.qsize() >= self._broadcaster.options.queue_size:
-                self.end("behind")
-                return
-            self._queue.put_nowait(event)
+            if not self.types or event.type in self.types:
+                self._queue.put_nowait(event)
 
     def end(self, reason: Reason) -> None:
         """Leave the broadcaster (idempotent); a waiting ``next_batch`` raises StreamClosed."""
@@ -347,7 +350,8 @@ class Subscription:
             self._queue.put_nowait(None)
 
     def close(self) -> None:
-        """The stream is over (its client left): stop receiving events."""
+        """The stream is over (its client left): stop receiving events, for good."""
+        self._joined = True
         self._broadcaster.leave(self)
         self.live = False
 
