@@ -104,6 +104,8 @@ class EventStream(Response):
         gone = asyncio.create_task(_disconnected(receive))
         try:
             await asyncio.wait({writer, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if writer.done():
+                writer.result()  # a failure is the server's to log, not to swallow
         finally:
             self.subscription.close()
             writer.cancel()
@@ -145,6 +147,25 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
-def _frame(event: OutboxEvent, to: Links) -> str:
-    data = CloudEvent.of(event, to).model_dump_json()
-    return f"id: {event.position}\nevent: {event.type}\ndata: {data}\n\n"
+class _Frames:
+    """Frames of recent events, each rendered once for all the streams that send it: the
+    broadcaster hands the same event objects to every subscriber (a cached frame holds
+    its event, so the object's id is not reused while it is in here)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._frames: dict[int, tuple[OutboxEvent, str, str]] = {}
+
+    def __call__(self, event: OutboxEvent, to: Links) -> str:
+        cached = self._frames.get(id(event))
+        if cached is not None and cached[0] is event and cached[1] == to.base:
+            return cached[2]
+        data = CloudEvent.of(event, to).model_dump_json()
+        frame = f"id: {event.position}\nevent: {event.type}\ndata: {data}\n\n"
+        self._frames[id(event)] = (event, to.base, frame)
+        if len(self._frames) > self._size:
+            del self._frames[next(iter(self._frames))]  # the oldest
+        return frame
+
+
+_frame = _Frames()
