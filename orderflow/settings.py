@@ -152,9 +152,6 @@ class Settings(BaseSettings):
     stream_safety_poll_seconds: float = Field(
         5.0, gt=0, description="Outbox poll interval while LISTEN works (a safety net)."
     )
-    stream_database_timeout_seconds: float = Field(
-        5.0, gt=0, description="Upper bound on each database call of the broadcaster."
-    )
 
     @property
     def ui_url(self) -> str:

@@ -270,35 +270,17 @@ async def test_a_reader_that_stops_reading_is_closed_and_holds_up_nobody(
             await stop(reading)
 
 
-class FreezableProxy(TcpProxy):
-    """A relay that can also hang: bytes stop flowing, connections stay open."""
-
-    def __init__(self, target_host: str, target_port: int) -> None:
-        super().__init__(target_host, target_port)
-        self.flowing = asyncio.Event()
-        self.flowing.set()
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError, OSError):
-            while data := await reader.read(65536):
-                await self.flowing.wait()
-                writer.write(data)
-                await writer.drain()
-        writer.transport.abort()
-        self._writers.discard(writer)
-
-
 @pytest.mark.parametrize("outage", ["cut", "hang"])
 async def test_streams_keep_their_heartbeat_while_the_database_is_away(
     settings: Settings, own_postgres_url: str, engine: Engine, outage: str
 ) -> None:
     real = make_url(own_postgres_url)
-    async with FreezableProxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
+    async with TcpProxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
         through_proxy = real.set(host="127.0.0.1", port=proxy.port)
         async with stream_api(
             settings,
             through_proxy.render_as_string(hide_password=False),
-            stream_database_timeout_seconds=1,
+            database_call_timeout_seconds=1,
             stream_poll_seconds=0.1,
         ) as http:
             await asyncio.to_thread(publish, engine, 2)
@@ -306,10 +288,7 @@ async def test_streams_keep_their_heartbeat_while_the_database_is_away(
             tasks = [asyncio.create_task(before.run())]
             try:
                 await eventually(lambda: _has(before, 2), timeout=10)
-                if outage == "cut":
-                    await proxy.cut()
-                else:
-                    proxy.flowing.clear()
+                await (proxy.cut() if outage == "cut" else proxy.black_hole())
                 # One already there, one arriving (catching up from the start): both beat.
                 during = Subscriber(http, {"after": 0})
                 tasks.append(asyncio.create_task(during.run()))
@@ -317,10 +296,7 @@ async def test_streams_keep_their_heartbeat_while_the_database_is_away(
                 beats = before.heartbeats
                 await eventually(lambda: _beats(during, 6), timeout=10)  # past the 1 s bound
                 await eventually(lambda: _beats(before, beats + 3), timeout=10)
-                if outage == "cut":
-                    await proxy.restore()
-                else:
-                    proxy.flowing.set()
+                await proxy.restore()
                 everything = published(engine)
                 await eventually(lambda: _has(before, 5, everything), timeout=20)
                 await eventually(lambda: _has(during, 5, everything), timeout=20)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -13,11 +12,11 @@ from dataclasses import dataclass
 from typing import Literal, ParamSpec, TypeVar
 
 import psycopg
-from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from orderflow.database import outbox
+from orderflow.database.engine import HeldConnections, create_database_engine, timeouts_of
 from orderflow.database.outbox import OutboxEvent
 from orderflow.settings import Settings
 
@@ -44,7 +43,6 @@ class StreamOptions:
     retry_ms: int = 1_000
     poll: float = 0.2
     safety_poll: float = 5.0
-    database_timeout: float = 5.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StreamOptions:
@@ -54,7 +52,6 @@ class StreamOptions:
             retry_ms=settings.stream_retry_ms,
             poll=settings.stream_poll_seconds,
             safety_poll=settings.stream_safety_poll_seconds,
-            database_timeout=settings.stream_database_timeout_seconds,
         )
 
 
@@ -82,7 +79,12 @@ class Broadcaster:
     def __init__(self, engine: Engine, options: StreamOptions) -> None:
         self.options = options
         self._postgres = engine.dialect.name == "postgresql"
-        self._engine = _bounded_engine(engine, options) if self._postgres else engine
+        # Each call bounded like the API's (DATABASE_CALL_TIMEOUT_SECONDS and the rest); on
+        # PostgreSQL a pool of its own, so streams never take the API's connections.
+        timeouts = timeouts_of(engine)
+        self._timeout = timeouts.call
+        url = engine.url.render_as_string(hide_password=False)
+        self._engine = create_database_engine(url, timeouts) if self._postgres else engine
         # The follower's reads never queue behind catch-ups, nor catch-ups behind the API.
         self._follow_thread = ThreadPoolExecutor(1, thread_name_prefix="outbox-follow")
         self._catch_up_threads = ThreadPoolExecutor(
@@ -198,9 +200,7 @@ class Broadcaster:
         failures = 0
         while True:
             try:
-                positions = outbox.announced_positions(
-                    self._engine, timeout=self.options.database_timeout
-                )
+                positions = outbox.announced_positions(self._engine, timeout=self._timeout)
                 async with contextlib.aclosing(positions):
                     async for position in positions:
                         if not self._listening:
@@ -249,11 +249,19 @@ class Broadcaster:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        # On timeout the caller moves on; a call still queued is dropped, one running ends
-        # by the driver's own timeouts (_bounded_engine).
-        call = functools.partial(function, *args, **kwargs)
+        # On timeout the caller moves on, and the call's connections are broken, so its
+        # thread ends now rather than whenever the database answers.
+        held = HeldConnections()
+
+        def call() -> T:
+            with held:
+                return function(*args, **kwargs)
+
         future = asyncio.get_running_loop().run_in_executor(threads, call)
-        return await asyncio.wait_for(future, self.options.database_timeout)
+        try:
+            return await asyncio.wait_for(future, self._timeout)
+        finally:
+            held.abandon()  # nothing to do if the call finished
 
 
 class Subscription:
@@ -354,26 +362,3 @@ class Subscription:
         self._joined = True
         self._broadcaster.leave(self)
         self.live = False
-
-
-def _bounded_engine(engine: Engine, options: StreamOptions) -> Engine:
-    """A small engine of the broadcaster's own on ``engine``'s database, whose connections
-    give up by themselves: connecting, each statement and unacknowledged sends are bounded,
-    so a thread that outlives its caller's timeout ends too."""
-    milliseconds = round(options.database_timeout * 1000)
-    return create_engine(
-        engine.url,
-        pool_size=CATCH_UP_THREADS + 1,
-        max_overflow=0,
-        pool_timeout=options.database_timeout,
-        pool_pre_ping=True,
-        connect_args={
-            "connect_timeout": max(2, round(options.database_timeout)),
-            "options": f"-c statement_timeout={milliseconds}",
-            "tcp_user_timeout": milliseconds,
-            "keepalives": 1,
-            "keepalives_idle": max(1, round(options.database_timeout)),
-            "keepalives_interval": 1,
-            "keepalives_count": 3,
-        },
-    )
