@@ -29,7 +29,7 @@ from api.orders.service import OrderService
 from api.orders.temporal import OrderWorkflows
 from api.published import catalog
 from api.published import feed as event_feed
-from api.published.broadcast import OutboxWatch
+from api.published.broadcast import Broadcaster, StreamOptions
 from orderflow import temporal
 from orderflow.database.engine import DatabaseTimeouts, create_database_engine
 from orderflow.health import temporal_health
@@ -74,11 +74,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             app.state.engine,
         )
-        app.state.outbox_watch = OutboxWatch(app.state.engine)
+        # One broadcaster per process feeds every live stream.
+        broadcaster = Broadcaster(app.state.engine, StreamOptions.from_settings(settings))
+        app.state.broadcaster = broadcaster
+        await broadcaster.start()
         try:
             yield
         finally:
-            await app.state.outbox_watch.close()
+            await broadcaster.close()
             app.state.engine.dispose()
 
     configure_logging(settings)

@@ -135,6 +135,24 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'orderflow.db'}"
         return self
 
+    # Live event streams (/v1/events/stream): one broadcaster per API process follows the
+    # outbox (LISTEN/NOTIFY on PostgreSQL, polling on SQLite) and feeds every subscriber.
+    stream_heartbeat_seconds: float = Field(
+        5.0, gt=0, description="A comment line after this long without an event."
+    )
+    stream_queue_size: int = Field(
+        1_000, ge=1, description="Events a subscriber may fall behind before it is closed."
+    )
+    stream_retry_ms: int = Field(
+        1_000, ge=0, description="How long clients wait before reconnecting (SSE retry)."
+    )
+    stream_poll_seconds: float = Field(
+        0.2, gt=0, description="Outbox poll interval: SQLite, or PostgreSQL without LISTEN."
+    )
+    stream_safety_poll_seconds: float = Field(
+        5.0, gt=0, description="Outbox poll interval while LISTEN works (a safety net)."
+    )
+
     @property
     def ui_url(self) -> str:
         return (self.temporal_ui_url or f"http://localhost:{self.temporal_ui_port}").rstrip("/")

@@ -1,56 +1,364 @@
-"""New events for live streams: one watch of the outbox per API process, however many
-subscribers wait on it."""
+"""Live events for every stream of one API process: one task follows the outbox and hands
+each new event to every subscriber's own queue, so no subscriber ever waits on another."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal, ParamSpec, TypeVar
 
+import psycopg
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
 from orderflow.database import outbox
+from orderflow.database.engine import HeldConnections, create_database_engine, timeouts_of
+from orderflow.database.outbox import OutboxEvent
+from orderflow.settings import Settings
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+BATCH = 500
+CATCH_UP_THREADS = 4
+MAX_BACKOFF_SECONDS = 5.0
+# A database that is away, slow or gone: the broadcaster and the streams carry on with
+# heartbeats and try again (DBAPI and pool errors are SQLAlchemyErrors).
+DATABASE_TROUBLE = (SQLAlchemyError, psycopg.Error, OSError, TimeoutError)
+
+Reason = Literal["behind", "closing"]
 
 
-class OutboxWatch:
-    """One poll of the outbox's newest position for the whole process, however many
-    subscribers wait on it: they sleep until it moves."""
+@dataclass(frozen=True)
+class StreamOptions:
+    """How the broadcaster follows the outbox and how a stream behaves (see Settings)."""
 
-    def __init__(self, engine: Engine, interval: float = 0.1) -> None:
-        self._engine = engine
-        self._interval = interval
-        self._changed = asyncio.Condition()
-        self._newest = 0
-        self._subscribers = 0
-        self._task: asyncio.Task[None] | None = None
+    heartbeat: float = 5.0
+    queue_size: int = 1_000
+    retry_ms: int = 1_000
+    poll: float = 0.2
+    safety_poll: float = 5.0
 
-    async def wait_past(self, position: int, timeout: float) -> bool:
-        """Whether the outbox has an event past ``position`` within ``timeout`` seconds."""
-        async with self._changed:
-            self._subscribers += 1
-            if self._task is None or self._task.done():
-                self._task = asyncio.create_task(self._poll())
-            try:
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self._newest > position), timeout
-                )
-            except TimeoutError:
-                return False
-            finally:
-                self._subscribers -= 1
-            return True
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StreamOptions:
+        return cls(
+            heartbeat=settings.stream_heartbeat_seconds,
+            queue_size=settings.stream_queue_size,
+            retry_ms=settings.stream_retry_ms,
+            poll=settings.stream_poll_seconds,
+            safety_poll=settings.stream_safety_poll_seconds,
+        )
 
-    async def _poll(self) -> None:
-        while self._subscribers > 0:
-            try:
-                latest = await asyncio.to_thread(outbox.newest_position, self._engine)
-            except OperationalError:
-                latest = self._newest  # the database is away: subscribers get heartbeats
-            if latest != self._newest:
-                async with self._changed:
-                    self._newest = latest
-                    self._changed.notify_all()
-            await asyncio.sleep(self._interval)
+
+class StreamClosed(Exception):
+    """The stream ends: its subscriber fell too far behind, or the API is stopping. Either
+    way the client reconnects with Last-Event-ID and loses nothing."""
+
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Broadcaster:
+    """Follows the outbox for the whole process and fans new events out.
+
+    Every event up to ``newest`` has been handed to every live subscription; reading and
+    handing out happen in one step of the event loop, so a subscription that goes live
+    at ``newest`` misses nothing and gets nothing twice. No lock is held across an await:
+    a subscription that leaves simply drops out of a set.
+
+    >>> broadcaster = Broadcaster(engine, StreamOptions())  # doctest: +SKIP
+    >>> await broadcaster.start()  # doctest: +SKIP
+    """
+
+    def __init__(self, engine: Engine, options: StreamOptions) -> None:
+        self.options = options
+        self._postgres = engine.dialect.name == "postgresql"
+        # Each call bounded like the API's (DATABASE_CALL_TIMEOUT_SECONDS and the rest); on
+        # PostgreSQL a pool of its own, so streams never take the API's connections.
+        timeouts = timeouts_of(engine)
+        self._timeout = timeouts.call
+        url = engine.url.render_as_string(hide_password=False)
+        self._engine = create_database_engine(url, timeouts) if self._postgres else engine
+        # The follower's reads never queue behind catch-ups, nor catch-ups behind the API.
+        self._follow_thread = ThreadPoolExecutor(1, thread_name_prefix="outbox-follow")
+        self._catch_up_threads = ThreadPoolExecutor(
+            CATCH_UP_THREADS, thread_name_prefix="outbox-catch-up"
+        )
+        self._subscriptions: set[Subscription] = set()
+        self._newest: int | None = None
+        self._known = asyncio.Event()  # set once ``newest`` is known
+        self._wake = asyncio.Event()
+        self._listening = False
+        self._closing = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def newest(self) -> int | None:
+        """The position up to which every event has been handed out (None: not known yet)."""
+        return self._newest
+
+    async def wait_known(self) -> int | None:
+        """``newest``, once the first read of the outbox has told it (None: closing)."""
+        await self._known.wait()
+        return None if self._closing else self._newest
+
+    async def start(self) -> None:
+        """Start following; the database need not be up (streams heartbeat until it is)."""
+        self._tasks.append(asyncio.create_task(self._follow(), name="outbox-follow"))
+        if self._postgres:
+            self._tasks.append(asyncio.create_task(self._listen(), name="outbox-listen"))
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        """Stop following and end every stream (its client reconnects elsewhere)."""
+        self._closing = True
+        self._known.set()  # wakes subscriptions still waiting for the first position
+        for subscription in list(self._subscriptions):
+            subscription.end("closing")
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._follow_thread.shutdown(wait=False, cancel_futures=True)
+        self._catch_up_threads.shutdown(wait=False, cancel_futures=True)
+        if self._postgres:
+            self._engine.dispose()
+
+    def subscribe(self, *, after: int | None, types: Sequence[str] = ()) -> Subscription:
+        """A subscription to the events past ``after`` (None: from now on), of ``types``
+        (all if empty). It joins with its first ``next_batch`` and catches up from the
+        database when it starts behind."""
+        return Subscription(self, after, frozenset(types))
+
+    def join(self, subscription: Subscription) -> None:
+        if self._closing:
+            subscription.end("closing")
+        else:
+            self._subscriptions.add(subscription)
+
+    def leave(self, subscription: Subscription) -> None:
+        self._subscriptions.discard(subscription)
+
+    # Following the outbox.
+
+    async def _follow(self) -> None:
+        failures = 0
+        while True:
+            self._wake.clear()  # before reading: a wake-up during the read reads again
+            try:
+                await self._hand_out()
+            except DATABASE_TROUBLE as error:
+                failures += 1
+                if failures == 1:
+                    log.warning(
+                        "live streams cannot read the outbox (%s): heartbeats only until "
+                        "it is back",
+                        type(error).__name__,
+                    )
+            except Exception:  # a bug must not end every stream of the process
+                failures += 1
+                log.exception("live streams: unexpected error while following the outbox")
+            else:
+                if failures:
+                    log.warning("live streams read the outbox again")
+                failures = 0
+            interval = self.options.safety_poll if self._listening else self.options.poll
+            if failures:
+                interval = min(self.options.poll * 2**failures, MAX_BACKOFF_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+
+    async def _hand_out(self) -> None:
+        """Read what is new since ``newest`` and give it to every live subscription."""
+        while True:
+            if self._newest is None or not self._live():
+                # Nobody to hand events to: learning the newest position is enough.
+                latest = await self._call(outbox.newest_position, self._engine)
+                if self._newest is None or not self._live():  # nobody went live meanwhile
+                    self._newest = max(self._newest or 0, latest)
+                    self._known.set()
+                    return
+            after = self._newest
+            events = await self._call(outbox.read_after, self._engine, after, BATCH)
+            for subscription in self._live():
+                subscription.offer(events)
+            if events:  # max: the listener may have moved it on while nobody was live
+                self._newest = max(self._newest or 0, events[-1].position or after)
+            if len(events) < BATCH:
+                return
+
+    def _live(self) -> list[Subscription]:
+        return [s for s in self._subscriptions if s.live]
+
+    async def _listen(self) -> None:
+        """Wake the follower when PostgreSQL announces new events; reconnect when the
+        connection fails. Without it the follower polls at the short interval."""
+        failures = 0
+        while True:
+            try:
+                positions = outbox.announced_positions(self._engine, timeout=self._timeout)
+                async with contextlib.aclosing(positions):
+                    async for position in positions:
+                        if not self._listening:
+                            self._listening = True
+                            failures = 0
+                            log.info("live streams listen on %s", outbox.NOTIFY_CHANNEL)
+                        if self._newest is not None and position <= self._newest:
+                            continue
+                        if self._newest is None or self._live():
+                            self._wake.set()
+                        else:  # nobody to hand events to: the announcement is enough
+                            self._newest = position
+            except DATABASE_TROUBLE as error:
+                if self._listening or failures == 0:
+                    log.warning(
+                        "live streams lost LISTEN (%s): polling until it is back",
+                        type(error).__name__,
+                    )
+            except Exception:
+                log.exception("live streams: unexpected error while listening")
+            self._listening = False
+            failures += 1
+            await asyncio.sleep(min(self.options.poll * 2**failures, MAX_BACKOFF_SECONDS))
+
+    # Database calls: in threads of our own, each bounded by the timeout.
+
+    async def _call(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._in(self._follow_thread, function, *args, **kwargs)
+
+    async def read(self, after: int, types: frozenset[str], up_to: int) -> list[OutboxEvent]:
+        """Events past ``after`` up to ``up_to`` of ``types``, for a subscription catching up."""
+        return await self._in(
+            self._catch_up_threads,
+            outbox.read_after,
+            self._engine,
+            after,
+            BATCH,
+            sorted(types),
+            up_to,
+        )
+
+    async def _in(
+        self,
+        threads: ThreadPoolExecutor,
+        function: Callable[P, T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        # On timeout the caller moves on, and the call's connections are broken, so its
+        # thread ends now rather than whenever the database answers.
+        held = HeldConnections()
+
+        def call() -> T:
+            with held:
+                return function(*args, **kwargs)
+
+        future = asyncio.get_running_loop().run_in_executor(threads, call)
+        try:
+            return await asyncio.wait_for(future, self._timeout)
+        finally:
+            held.abandon()  # nothing to do if the call finished
+
+
+class Subscription:
+    """One stream's events, in position order, each once: first caught up from the
+    database when it starts behind, then live from its own bounded queue."""
+
+    def __init__(self, broadcaster: Broadcaster, after: int | None, types: frozenset[str]):
+        self._broadcaster = broadcaster
+        self.options = broadcaster.options
+        self.cursor = after  # the last position delivered (or known to be of no interest)
+        self.types = types
+        self.live = False
+        self.ended: Reason | None = None
+        self._joined = False
+        self._queue: asyncio.Queue[OutboxEvent | None] = asyncio.Queue()
+
+    async def next_batch(self) -> list[OutboxEvent]:
+        """The next events past the cursor, oldest first (waits until there are some).
+
+        Raises StreamClosed once the subscription has ended.
+        """
+        if not self._joined:
+            self._joined = True
+            self._broadcaster.join(self)
+        failures = 0
+        while True:
+            if self.ended is not None:
+                raise StreamClosed(self.ended)
+            if self.live:
+                batch = await self._from_queue()
+            else:
+                try:
+                    batch = await self._catch_up()
+                except DATABASE_TROUBLE:
+                    failures += 1
+                    delay = self.options.poll * 2**failures
+                    await asyncio.sleep(min(delay, MAX_BACKOFF_SECONDS))
+                    continue
+                failures = 0
+            if batch:
+                return batch
+
+    async def _catch_up(self) -> list[OutboxEvent]:
+        broadcaster = self._broadcaster
+        newest = await broadcaster.wait_known()
+        if self.ended is not None or newest is None:
+            return []
+        if self.cursor is None:
+            self.cursor = newest
+        if self.cursor >= newest:
+            # In the same step as the check: from here on the broadcaster hands it every
+            # event past ``newest``; anything up to the cursor it filters out.
+            self.live = True
+            return []
+        events = await broadcaster.read(self.cursor, self.types, newest)
+        if events:
+            self.cursor = events[-1].position
+        if len(events) < BATCH:
+            self.cursor = newest  # the rest up to ``newest`` is not of these types
+        return events
+
+    async def _from_queue(self) -> list[OutboxEvent]:
+        first = await self._queue.get()
+        batch = [first]
+        while len(batch) < BATCH and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+        # Events up to the cursor went out while catching up (or were skipped by Last-Event-ID).
+        cursor = self.cursor or 0
+        fresh = [e for e in batch if e is not None and (e.position or 0) > cursor]
+        if fresh:
+            self.cursor = fresh[-1].position
+        return fresh
+
+    def offer(self, events: Sequence[OutboxEvent]) -> None:
+        """Queue the events of its types. A subscriber that has not taken what was queued
+        before is ended instead of holding anything up (it resumes from the database after
+        reconnecting); a burst alone does not end it, so a queue holds at most
+        ``queue_size`` + BATCH events."""
+        if self._queue.qsize() >= self.options.queue_size:
+            self.end("behind")
+            return
+        for event in events:
+            if not self.types or event.type in self.types:
+                self._queue.put_nowait(event)
+
+    def end(self, reason: Reason) -> None:
+        """Leave the broadcaster (idempotent); a waiting ``next_batch`` raises StreamClosed."""
+        self._broadcaster.leave(self)
+        self.live = False
+        if self.ended is None:
+            self.ended = reason
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put_nowait(None)
+
+    def close(self) -> None:
+        """The stream is over (its client left): stop receiving events, for good."""
+        self._joined = True
+        self._broadcaster.leave(self)
+        self.live = False

@@ -4,30 +4,28 @@ live as Server-Sent Events, resumable with Last-Event-ID."""
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from api.http.deps import EngineDep, LinksDep
 from api.http.hal import HalResponse, link, links
 from api.http.links import Links
 from api.http.params import EventTypeName, PageSize, Position
 from api.http.problems import problem_responses
-from api.published.broadcast import OutboxWatch
+from api.published.broadcast import Broadcaster, StreamClosed, Subscription
 from api.published.models import CloudEvent, EventList, FeedPage
 from orderflow.database import outbox
 from orderflow.database.calls import in_database
+from orderflow.database.outbox import OutboxEvent
 
 router = APIRouter(prefix="/v1/events", tags=["published events"])
-log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 15.0
-BATCH = 200
+_POSITION = re.compile(r"[0-9]{1,18}")
 Types = Annotated[list[str], Query(alias="type", description="Only these types (repeatable)")]
 
 
@@ -68,53 +66,106 @@ async def read_feed(
 )
 async def stream_events(
     request: Request,
-    engine: EngineDep,
     to: LinksDep,
     types: Types = [],  # noqa: B006
     after: Annotated[int | None, Query(ge=0, description="Start after this position")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-) -> StreamingResponse:
+) -> Response:
     """Each event as it is published: `id` is its feed position, so a reconnecting client
     (browsers do it by themselves) resumes after the last one it saw. Without either, the
-    stream starts with what is published from now on."""
-    if last_event_id is not None and last_event_id.isdigit():
-        cursor = int(last_event_id)
-    elif after is not None:
-        cursor = after
+    stream starts with what is published from now on. A comment line comes when nothing
+    else has for a few seconds; a client that falls too far behind is told to reconnect."""
+    if last_event_id is not None and _POSITION.fullmatch(last_event_id):
+        cursor: int | None = int(last_event_id)
     else:
-        cursor = await in_database(outbox.newest_position, engine)
-    watch: OutboxWatch = request.app.state.outbox_watch
-    generator = _events(request, engine, watch, to, cursor, types)
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(generator, media_type="text/event-stream", headers=headers)
+        cursor = after
+    broadcaster: Broadcaster = request.app.state.broadcaster
+    return EventStream(broadcaster.subscribe(after=cursor, types=types), to)
 
 
-async def _events(
-    request: Request,
-    engine: Engine,
-    watch: OutboxWatch,
-    to: Links,
-    cursor: int,
-    types: list[str],
-) -> AsyncIterator[str]:
-    yield "retry: 1000\n\n"
-    while not await request.is_disconnected():
+class EventStream(Response):
+    """A subscription as ``text/event-stream``, until the client leaves or the subscription
+    ends (then with a ``retry`` hint, so the client resumes with Last-Event-ID)."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, subscription: Subscription, to: Links) -> None:
+        self.subscription = subscription
+        self.to = to
+        self.options = subscription.options
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Two tasks: one writes, one notices the client leaving while the writer waits for
+        # events or for the client to read what was written.
+        writer = asyncio.create_task(self._write(send))
+        gone = asyncio.create_task(_disconnected(receive))
         try:
-            # Read up to a position known first, so the cursor can move past events the
-            # type filter skips (commit order equals position order: see outbox.append_new).
-            newest = await asyncio.to_thread(outbox.newest_position, engine)
-            events = await asyncio.to_thread(
-                outbox.read_after, engine, cursor, BATCH, types, newest
-            )
-        except OperationalError:
-            newest, events = cursor, []
-        for event in events:
-            assert event.position is not None
-            data = CloudEvent.of(event, to).model_dump_json()
-            yield f"id: {event.position}\nevent: {event.type}\ndata: {data}\n\n"
-        if len(events) == BATCH:
-            cursor = events[-1].position or cursor
-            continue
-        cursor = max(cursor, newest)
-        if not await watch.wait_past(cursor, HEARTBEAT_SECONDS):
-            yield ": keep-alive\n\n"
+            await asyncio.wait({writer, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if writer.done():
+                writer.result()  # a failure is the server's to log, not to swallow
+        finally:
+            self.subscription.close()
+            writer.cancel()
+            gone.cancel()
+            await asyncio.gather(writer, gone, return_exceptions=True)
+
+    async def _write(self, send: Send) -> None:
+        async def body(text: str, *, more: bool = True) -> None:
+            await send({"type": "http.response.body", "body": text.encode(), "more_body": more})
+
+        start = {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
+        await send(start)
+        await body(f"retry: {self.options.retry_ms}\n\n")
+        pending: asyncio.Task[list[OutboxEvent]] | None = None
+        try:
+            while True:
+                # The next events are awaited across heartbeats, never abandoned mid-read.
+                pending = pending or asyncio.create_task(self.subscription.next_batch())
+                done, _ = await asyncio.wait({pending}, timeout=self.options.heartbeat)
+                if not done:
+                    await body(": keep-alive\n\n")
+                    continue
+                try:
+                    events = pending.result()
+                except StreamClosed as closed:
+                    note = "fell behind" if closed.reason == "behind" else "closing"
+                    await body(f": {note}\nretry: {self.options.retry_ms}\n\n", more=False)
+                    return
+                finally:
+                    pending = None
+                await body("".join(_frame(event, self.to) for event in events))
+        finally:
+            if pending is not None:
+                pending.cancel()
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class _Frames:
+    """Frames of recent events, each rendered once for all the streams that send it: the
+    broadcaster hands the same event objects to every subscriber (a cached frame holds
+    its event, so the object's id is not reused while it is in here)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._frames: dict[int, tuple[OutboxEvent, str, str]] = {}
+
+    def __call__(self, event: OutboxEvent, to: Links) -> str:
+        cached = self._frames.get(id(event))
+        if cached is not None and cached[0] is event and cached[1] == to.base:
+            return cached[2]
+        data = CloudEvent.of(event, to).model_dump_json()
+        frame = f"id: {event.position}\nevent: {event.type}\ndata: {data}\n\n"
+        self._frames[id(event)] = (event, to.base, frame)
+        if len(self._frames) > self._size:
+            del self._frames[next(iter(self._frames))]  # the oldest
+        return frame
+
+
+_frame = _Frames()

@@ -7,10 +7,12 @@ activity or a replayed workflow writes the same event once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncGenerator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import JSON, Column, DateTime, func, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -57,6 +59,9 @@ _TABLE = OutboxEvent.__table__  # type: ignore[attr-defined]
 _COLUMNS = ("event_id", "type", "version", "source", "subject", "time", "data")
 # Any 64-bit number, the same in every process: the key of the outbox's write lock.
 _OUTBOX_LOCK = 0x6F7574626F78
+# PostgreSQL announces on this channel every commit that appends events (payload: the
+# newest position), so live streams learn of them without polling.
+NOTIFY_CHANNEL = "orderflow_outbox"
 
 
 def append_new(session: Session, events: Sequence[OutboxEvent]) -> int:
@@ -76,6 +81,13 @@ def append_new(session: Session, events: Sequence[OutboxEvent]) -> int:
     # One statement; an event already there (a retry, a replay) is skipped by its id.
     statement = insert(_TABLE).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
     result = session.execute(statement)
+    if dialect == "postgresql":
+        # Delivered at commit, in commit order; under the lock, max() is this writer's last.
+        # (Sent even when every event was there already: a listener ignores what it knows.)
+        session.execute(
+            text("SELECT pg_notify(:channel, (SELECT max(position) FROM outbox_event)::text)"),
+            {"channel": NOTIFY_CHANNEL},
+        )
     return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
@@ -115,3 +127,35 @@ def newest_position(engine: Engine) -> int:
     """The position of the newest event (0 when there is none)."""
     with Session(engine) as session:
         return int(session.exec(select(func.max(OutboxEvent.position))).one() or 0)
+
+
+async def announced_positions(engine: Engine, *, timeout: float) -> AsyncGenerator[int, None]:
+    """The newest position as PostgreSQL announces it: once when listening starts, then
+    after every commit that appends events.
+
+    A dedicated connection LISTENs on ``NOTIFY_CHANNEL``. Each step that leaves the process
+    is bounded by ``timeout``; after ``timeout`` seconds without a notification the
+    connection is checked with a round trip, so a dead one raises (``psycopg.Error`` or
+    ``TimeoutError``) instead of falling silent. Close the iterator to close the connection.
+    """
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncio.wait_for(
+        psycopg.AsyncConnection.connect(
+            url, autocommit=True, connect_timeout=max(2, round(timeout))
+        ),
+        timeout,
+    )
+    try:
+        await asyncio.wait_for(connection.execute(f"LISTEN {NOTIFY_CHANNEL}"), timeout)
+        # Read after LISTEN: a commit in between is announced, or counted here, or both.
+        newest = await asyncio.wait_for(
+            connection.execute("SELECT coalesce(max(position), 0) FROM outbox_event"), timeout
+        )
+        row = await newest.fetchone()
+        yield int(row[0]) if row else 0
+        while True:
+            async for notification in connection.notifies(timeout=timeout):
+                yield int(notification.payload or 0)
+            await asyncio.wait_for(connection.execute("SELECT 1"), timeout)
+    finally:
+        await connection.close()
