@@ -144,12 +144,14 @@ async def test_a_new_id_that_temporal_already_has_is_never_reused(service: Order
     """If the order database fell behind Temporal, a create must not answer with another
     customer's order."""
     order_id = new_order_id()
-    await service.workflows.start(order_id, 1, 1, fresh=True)
+    # Accounts no registered customer has: these orders must not show in anyone's list.
+    first, second = 9_000_000_001, 9_000_000_002
+    await service.workflows.start(order_id, first, 1, fresh=True)
     with pytest.raises(OrderIdsOutOfStep):
-        await service.workflows.start(order_id, 2, 1, fresh=True)
-    assert (await service.read(order_id)).account_id == 1
+        await service.workflows.start(order_id, second, 1, fresh=True)
+    assert (await service.read(order_id)).account_id == first
     # A retried create (an id the database handed out before) reads the order back.
-    assert (await service.workflows.start(order_id, 1, 1, fresh=False)).account_id == 1
+    assert (await service.workflows.start(order_id, first, 1, fresh=False)).account_id == first
 
 
 async def test_a_full_event_log_refuses_location_updates_not_transitions(

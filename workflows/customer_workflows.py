@@ -6,13 +6,16 @@ is unreachable completes by itself once it returns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.customer_activities import CustomerActivities
     from workflows import customer_names as names
     from workflows.customer_types import (
         CustomerOutcome,
@@ -31,12 +34,13 @@ DATABASE_RETRY = RetryPolicy(
 DATABASE_TIMEOUT = timedelta(seconds=15)
 
 
-async def _run(activity: str, arg: object, summary: str) -> CustomerOutcome:
+async def _run(
+    activity: Callable[[CustomerActivities, Any], CustomerRecord], arg: object, summary: str
+) -> CustomerOutcome:
     try:
-        record: CustomerRecord = await workflow.execute_activity(
+        record: CustomerRecord = await workflow.execute_activity_method(
             activity,
             arg,
-            result_type=CustomerRecord,
             start_to_close_timeout=DATABASE_TIMEOUT,
             retry_policy=DATABASE_RETRY,
             summary=summary,
@@ -55,7 +59,7 @@ class RegisterCustomerWorkflow:
     async def run(self, input: RegisterCustomerInput) -> CustomerOutcome:
         details = input.details
         summary = f"register {details.first_name} {details.last_name} <{details.email}>"
-        return await _run("registerCustomer", input, summary)
+        return await _run(CustomerActivities.register_customer, input, summary)
 
 
 @workflow.defn(name=names.UPDATE_CUSTOMER)
@@ -63,4 +67,5 @@ class UpdateCustomerWorkflow:
     @workflow.run
     async def run(self, input: UpdateCustomerInput) -> CustomerOutcome:
         fields = ", ".join(sorted(input.changes.values)) or "nothing"
-        return await _run("updateCustomer", input, f"update customer {input.customer_id}: {fields}")
+        summary = f"update customer {input.customer_id}: {fields}"
+        return await _run(CustomerActivities.update_customer, input, summary)

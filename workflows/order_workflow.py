@@ -15,6 +15,7 @@ from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.order_activities import OrderActivities
     from workflows import order_names as names
     from workflows.order_machine import (
         COMMANDS,
@@ -209,10 +210,9 @@ class OrderWorkflow:
         start = self._published + 1 - self._first_kept()
         batch = self._events[start : start + PUBLISH_BATCH]
         try:
-            await workflow.execute_local_activity(
-                "publishOrderEvents",
+            await workflow.execute_local_activity_method(
+                OrderActivities.publish_order_events,
                 PublishOrderEvents(self._order.order_id, batch),
-                result_type=int,
                 start_to_close_timeout=timedelta(seconds=10),
                 # Bounded, so a long database outage still lets the order continue as new.
                 schedule_to_close_timeout=timedelta(minutes=5),
