@@ -18,7 +18,7 @@ from api.customers.models import (
 )
 from api.customers.service import RequestState, refusal
 from api.http.deps import CustomersDep, IdempotencyKey, LinksDep
-from api.http.hal import HalResponse, created, hal, links, numbered_links
+from api.http.hal import HalResponse, created, hal, hal_operation, links, numbered_links
 from api.http.links import Links
 from api.http.params import IdPath, Page, PageSize
 from api.http.problems import Problem, domain_problem, problem_responses
@@ -64,11 +64,12 @@ def _etag(customer: CustomerRecord) -> dict[str, str]:
 
 @router.post(
     "",
-    status_code=201,
-    summary="Register Customer",
-    response_class=HalResponse,
-    response_model=CustomerResource,
-    responses={**_ACCEPTED, **problem_responses(400, 409, 422, 503)},
+    **hal_operation(
+        "Register Customer",
+        CustomerResource,
+        {**_ACCEPTED, **problem_responses(400, 409, 422, 503)},
+        status_code=201,
+    ),
 )
 async def register_customer(
     body: CustomerCreate,
@@ -83,13 +84,7 @@ async def register_customer(
     return _answer(state, to, new=True)
 
 
-@router.get(
-    "",
-    summary="Find customers",
-    response_class=HalResponse,
-    response_model=CustomerPage,
-    responses=problem_responses(422, 503),
-)
+@router.get("", **hal_operation("Find customers", CustomerPage, problem_responses(422, 503)))
 async def find_customers(
     customers: CustomersDep,
     to: LinksDep,
@@ -106,10 +101,9 @@ async def find_customers(
 
 @router.get(
     "/requests/{request_id}",
-    summary="Customer request status",
-    response_class=HalResponse,
-    response_model=CustomerRequestResource,
-    responses=problem_responses(404, 503),
+    **hal_operation(
+        "Customer request status", CustomerRequestResource, problem_responses(404, 503)
+    ),
 )
 async def read_customer_request(
     request_id: str, customers: CustomersDep, to: LinksDep
@@ -152,11 +146,7 @@ async def read_customer_request(
 
 
 @router.get(
-    "/{customer_id}",
-    summary="Get Customer",
-    response_class=HalResponse,
-    response_model=CustomerResource,
-    responses=problem_responses(404, 503),
+    "/{customer_id}", **hal_operation("Get Customer", CustomerResource, problem_responses(404, 503))
 )
 async def read_customer(customer_id: IdPath, customers: CustomersDep, to: LinksDep) -> HalResponse:
     """The customer, read directly from the database."""
@@ -166,10 +156,11 @@ async def read_customer(customer_id: IdPath, customers: CustomersDep, to: LinksD
 
 @router.patch(
     "/{customer_id}",
-    summary="Update Customer",
-    response_class=HalResponse,
-    response_model=CustomerResource,
-    responses={**_ACCEPTED, **problem_responses(400, 404, 409, 412, 422, 503)},
+    **hal_operation(
+        "Update Customer",
+        CustomerResource,
+        {**_ACCEPTED, **problem_responses(400, 404, 409, 412, 422, 503)},
+    ),
 )
 async def update_customer(
     customer_id: IdPath,
@@ -206,10 +197,7 @@ def _expected_version(if_match: str | None) -> int | None:
 
 @router.get(
     "/{customer_id}/events",
-    summary="Customer events",
-    response_class=HalResponse,
-    response_model=CustomerEventPage,
-    responses=problem_responses(404, 503),
+    **hal_operation("Customer events", CustomerEventPage, problem_responses(404, 503)),
 )
 async def list_customer_events(
     customer_id: IdPath,

@@ -99,3 +99,20 @@ def created(resource: Resource, headers: Mapping[str, str] | None = None) -> Hal
     """201 with the new resource, and its address in Location."""
     location = {"Location": resource.links["self"].href}
     return HalResponse(resource, 201, headers={**location, **(headers or {})})
+
+
+def hal_operation(
+    summary: str, model: type[BaseModel], responses: dict[int | str, dict[str, Any]], **more: Any
+) -> dict[str, Any]:
+    """The keyword arguments of a route answering a HAL resource: its summary, its model (the
+    ``response_model``, so the body is documented as what renders it) and its responses.
+
+    >>> @router.get("/{order_id}", **hal_operation("Read an order", OrderResource, {...}))
+    """
+    return {
+        "summary": summary,
+        "response_class": HalResponse,
+        "response_model": model,
+        "responses": responses,
+        **more,
+    }

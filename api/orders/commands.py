@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from api.http.deps import IdempotencyKey, LinksDep, OrdersDep, Prefer, wants_async
-from api.http.hal import HalResponse, hal, links
+from api.http.hal import HalResponse, hal, hal_operation, links
 from api.http.links import Links
 from api.http.params import CommandIdPath, IdPath, repeated
 from api.http.problems import domain_problem, problem_responses
@@ -36,13 +36,14 @@ router = APIRouter(prefix="/v1/orders/{order_id}/commands", tags=["commands"])
 
 @router.get(
     "",
-    summary="List the commands valid now",
-    response_class=HalResponse,
-    response_model=CommandsResource,
-    responses={
-        200: hal(CommandsResource, "The commands valid now"),
-        **problem_responses(404, 503),
-    },
+    **hal_operation(
+        "List the commands valid now",
+        CommandsResource,
+        {
+            200: hal(CommandsResource, "The commands valid now"),
+            **problem_responses(404, 503),
+        },
+    ),
 )
 async def read_commands(order_id: IdPath, orders: OrdersDep, to: LinksDep) -> HalResponse:
     """The commands valid in the order's current status, as (templated) links."""
@@ -80,19 +81,16 @@ _COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.put(
     "/{command}",
-    summary="Run a command",
-    response_class=HalResponse,
-    response_model=OrderResource,
-    responses=_COMMAND_RESPONSES,
-    description=_COMMAND_DOC,
+    **hal_operation("Run a command", OrderResource, _COMMAND_RESPONSES, description=_COMMAND_DOC),
 )
 @router.post(
     "/{command}",
-    summary="Run a command (POST works as PUT)",
-    response_class=HalResponse,
-    response_model=OrderResource,
-    responses=_COMMAND_RESPONSES,
-    description=_COMMAND_DOC,
+    **hal_operation(
+        "Run a command (POST works as PUT)",
+        OrderResource,
+        _COMMAND_RESPONSES,
+        description=_COMMAND_DOC,
+    ),
 )
 async def run_command(
     order_id: IdPath,
@@ -148,13 +146,14 @@ outcomes = APIRouter(prefix="/v1/orders/{order_id}/outcomes", tags=["commands"])
 
 @outcomes.get(
     "/{command_id}",
-    summary="What became of a command",
-    response_class=HalResponse,
-    response_model=CommandOutcomeResource,
-    responses={
-        200: hal(CommandOutcomeResource, "Pending, applied or refused"),
-        **problem_responses(404, 503),
-    },
+    **hal_operation(
+        "What became of a command",
+        CommandOutcomeResource,
+        {
+            200: hal(CommandOutcomeResource, "Pending, applied or refused"),
+            **problem_responses(404, 503),
+        },
+    ),
 )
 async def read_outcome(
     order_id: IdPath, command_id: CommandIdPath, orders: OrdersDep, to: LinksDep

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.http.deps import IdempotencyKey, LinksDep, OrdersDep
-from api.http.hal import HalResponse, created, hal
+from api.http.hal import HalResponse, created, hal, hal_operation
 from api.http.params import IdPath, Page, PageSize
 from api.http.problems import problem_responses
 from api.orders.commands import accepted, checked_parameters
@@ -22,13 +22,14 @@ router = APIRouter(prefix="/v1/orders/{order_id}/events", tags=["events"])
 
 @router.get(
     "",
-    summary="Read the event log",
-    response_class=HalResponse,
-    response_model=EventPage,
-    responses={
-        200: hal(EventPage, "A page of the event log"),
-        **problem_responses(404, 503),
-    },
+    **hal_operation(
+        "Read the event log",
+        EventPage,
+        {
+            200: hal(EventPage, "A page of the event log"),
+            **problem_responses(404, 503),
+        },
+    ),
 )
 async def list_events(
     order_id: IdPath,
@@ -47,10 +48,11 @@ async def list_events(
 
 @router.get(
     "/{event_id}",
-    summary="Read one event",
-    response_class=HalResponse,
-    response_model=EventResource,
-    responses={200: hal(EventResource, "The event"), **problem_responses(404, 503)},
+    **hal_operation(
+        "Read one event",
+        EventResource,
+        {200: hal(EventResource, "The event"), **problem_responses(404, 503)},
+    ),
 )
 async def read_event(
     order_id: IdPath, event_id: IdPath, orders: OrdersDep, to: LinksDep
@@ -61,15 +63,16 @@ async def read_event(
 
 @router.post(
     "",
-    summary="Append a domain event",
-    status_code=201,
-    response_class=HalResponse,
-    response_model=EventResource,
-    responses={
-        201: hal(EventResource, "The appended event"),
-        202: hal(CommandAccepted, "Recorded, outcome not known yet: see Location"),
-        **problem_responses(400, 404, 409, 422, 503),
-    },
+    **hal_operation(
+        "Append a domain event",
+        EventResource,
+        {
+            201: hal(EventResource, "The appended event"),
+            202: hal(CommandAccepted, "Recorded, outcome not known yet: see Location"),
+            **problem_responses(400, 404, 409, 422, 503),
+        },
+        status_code=201,
+    ),
 )
 async def append_event(
     order_id: IdPath,

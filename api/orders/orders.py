@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.http.deps import IdempotencyKey, LinksDep, OrdersDep
-from api.http.hal import HalResponse, created, hal, link, links
+from api.http.hal import HalResponse, created, hal, hal_operation, link, links
 from api.http.params import Id, IdPath, ListSize
 from api.http.problems import problem_responses
 from api.orders.models import (
@@ -29,11 +29,12 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 @router.post(
     "",
-    summary="Place an order",
-    status_code=201,
-    response_class=HalResponse,
-    response_model=OrderResource,
-    responses={201: hal(OrderResource, "The new order"), **problem_responses(400, 422, 503)},
+    **hal_operation(
+        "Place an order",
+        OrderResource,
+        {201: hal(OrderResource, "The new order"), **problem_responses(400, 422, 503)},
+        status_code=201,
+    ),
 )
 async def create_order(
     body: OrderCreate, orders: OrdersDep, to: LinksDep, idempotency_key: IdempotencyKey = None
@@ -45,10 +46,11 @@ async def create_order(
 
 @router.get(
     "/{order_id}",
-    summary="Read an order",
-    response_class=HalResponse,
-    response_model=OrderResource,
-    responses={200: hal(OrderResource, "The order"), **problem_responses(404, 503)},
+    **hal_operation(
+        "Read an order",
+        OrderResource,
+        {200: hal(OrderResource, "The order"), **problem_responses(404, 503)},
+    ),
 )
 async def read_order(order_id: IdPath, orders: OrdersDep, to: LinksDep) -> HalResponse:
     """The order as its workflow holds it now (or, long closed, as its events tell)."""
@@ -57,10 +59,11 @@ async def read_order(order_id: IdPath, orders: OrdersDep, to: LinksDep) -> HalRe
 
 @router.get(
     "",
-    summary="Find orders",
-    response_class=HalResponse,
-    response_model=OrderPage,
-    responses={200: hal(OrderPage, "A page of orders"), **problem_responses(422, 503)},
+    **hal_operation(
+        "Find orders",
+        OrderPage,
+        {200: hal(OrderPage, "A page of orders"), **problem_responses(422, 503)},
+    ),
 )
 async def list_orders(
     orders: OrdersDep,

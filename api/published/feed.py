@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from api.http.deps import EngineDep, LinksDep
-from api.http.hal import HalResponse, link, links
+from api.http.hal import HalResponse, hal_operation, link, links
 from api.http.links import Links
 from api.http.params import EventTypeName, PageSize, Position
 from api.http.problems import problem_responses
@@ -29,13 +29,7 @@ _POSITION = re.compile(r"[0-9]{1,18}")
 Types = Annotated[list[str], Query(alias="type", description="Only these types (repeatable)")]
 
 
-@router.get(
-    "",
-    summary="The published events feed",
-    response_class=HalResponse,
-    response_model=FeedPage,
-    responses=problem_responses(422, 503),
-)
+@router.get("", **hal_operation("The published events feed", FeedPage, problem_responses(422, 503)))
 async def read_feed(
     engine: EngineDep,
     to: LinksDep,
