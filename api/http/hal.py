@@ -44,10 +44,23 @@ class Resource(Shape):
     links: LinkMap = Field(alias="_links")
 
     def wire(self) -> dict[str, Any]:
-        body = super().wire()
-        # Declared first (a base class field), rendered last: the resource reads first.
-        hal: dict[str, Any] = {n: body.pop(n) for n in ("_embedded", "_links") if n in body}
-        return {**body, **hal}
+        body: dict[str, Any] = _hal_last(super().wire())
+        return body
+
+
+def _hal_last(value: Any) -> Any:
+    """The body with every resource's ``_embedded`` and ``_links`` after its fields, embedded
+    resources included (declared first, as base-class fields, they would render first)."""
+    if isinstance(value, list):
+        return [_hal_last(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    fields = {name: _hal_last(item) for name, item in value.items() if name not in _HAL_KEYS}
+    hal = {name: _hal_last(value[name]) for name in _HAL_KEYS if name in value}
+    return {**fields, **hal}
+
+
+_HAL_KEYS = ("_embedded", "_links")
 
 
 class NumberedPage(BaseModel):
