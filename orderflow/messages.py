@@ -17,16 +17,8 @@ from workflows.order_machine import EventType, OrderStatus
 from workflows.order_types import OrderEvent
 from workflows.values import ID_MAX, ID_MIN
 
-# Ids (customers, orders, accounts, restaurants, drivers, events): 1..2**63-1, what a
-# PostgreSQL BIGINT column and a Temporal Int search attribute both hold.
-MIN_ID = ID_MIN
-MAX_ID = ID_MAX
-Id = Annotated[int, Field(ge=MIN_ID, le=MAX_ID)]
-
-
-def is_id(value: int) -> bool:
-    """Whether ``value`` is in the id domain (outside it, nothing can have that id)."""
-    return MIN_ID <= value <= MAX_ID
+# Ids in their domain (workflows/values.py): what a BIGINT and an Int search attribute hold.
+Id = Annotated[int, Field(ge=ID_MIN, le=ID_MAX)]
 
 
 EpochMillis = Annotated[int, Field(description="Epoch milliseconds")]

@@ -8,8 +8,9 @@ from pathlib import Path
 from temporalio.client import Client, Interceptor
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.service import RetryConfig, TLSConfig
+from temporalio.service import RetryConfig, RPCError, RPCStatusCode, TLSConfig
 
+from orderflow.errors import TemporalTimeout, TemporalUnavailable, Unavailable
 from orderflow.settings import Settings
 
 # Fail fast: a caller waiting on a dead cluster is better told to retry later.
@@ -60,3 +61,20 @@ def interceptors(settings: Settings) -> list[Interceptor]:
 
 def _read(path: Path | None) -> bytes | None:
     return path.read_bytes() if path is not None else None
+
+
+def unavailable(error: Exception) -> Unavailable | None:
+    """What a failed call tells its caller, if Temporal's availability is the cause: it did
+    not answer in time, or it cannot be reached. None for any other failure (a bug, or an
+    answer the caller must handle itself, such as NOT_FOUND)."""
+    if isinstance(error, RPCError):
+        # A call that outlives its rpc_timeout ends CANCELLED ("Timeout expired") on the
+        # client side, DEADLINE_EXCEEDED when the server gives up first.
+        if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            return TemporalTimeout()
+        if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            return None
+        return TemporalUnavailable()
+    if isinstance(error, RuntimeError) and "Failed client connect" in str(error):
+        return TemporalUnavailable()
+    return None

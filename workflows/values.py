@@ -66,6 +66,11 @@ def check_id(value: object) -> int:
     return number
 
 
+def is_id(value: int) -> bool:
+    """Whether an integer is in the id domain (outside it, nothing can have that id)."""
+    return ID_MIN <= value <= ID_MAX
+
+
 def check_latitude(value: object) -> float:
     return _degrees(value, LATITUDE_MIN, LATITUDE_MAX)
 

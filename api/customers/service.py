@@ -15,6 +15,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from orderflow import temporal
 from orderflow.database import customers, outbox
 from orderflow.database.calls import in_database
 from orderflow.database.outbox import OutboxEvent
@@ -27,9 +28,7 @@ from orderflow.errors import (
     CustomerRequestNotFound,
     DomainError,
     InvalidInput,
-    TemporalUnavailable,
 )
-from orderflow.messages import is_id
 from workflows import customer_fields as fields
 from workflows.customer_names import request_workflow_id
 from workflows.customer_types import (
@@ -39,6 +38,7 @@ from workflows.customer_types import (
     UpdateCustomerInput,
 )
 from workflows.customer_workflows import RegisterCustomerWorkflow, UpdateCustomerWorkflow
+from workflows.values import is_id
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +131,9 @@ class CustomerService:
             description = await handle.describe(rpc_timeout=self._options.rpc_timeout)
             if description.status == WorkflowExecutionStatus.RUNNING:
                 return RequestState(request_id, None)
-            outcome = await handle.result()
-        except RPCError as error:
-            if error.status == RPCStatusCode.NOT_FOUND:
+            outcome = await handle.result(rpc_timeout=self._options.rpc_timeout)
+        except (RPCError, RuntimeError) as error:
+            if isinstance(error, RPCError) and error.status == RPCStatusCode.NOT_FOUND:
                 raise CustomerRequestNotFound(request_id) from None
             raise _unavailable(error) from None
         except WorkflowFailureError as error:
@@ -166,6 +166,11 @@ def _request_id_fits(request_id: str) -> None:
         raise InvalidInput([("Idempotency-Key", "is too long")])
 
 
-def _unavailable(error: Exception) -> TemporalUnavailable:
+def _unavailable(error: RPCError | RuntimeError) -> Exception:
+    """Temporal's failure as a domain error (unreachable, or no answer in time); any other
+    failure is a bug and stays itself."""
+    failure = temporal.unavailable(error)
+    if failure is None:
+        return error
     log.warning("Temporal call failed: %s", error)
-    return TemporalUnavailable()
+    return failure

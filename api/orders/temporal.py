@@ -21,12 +21,11 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.orders.options import OrderStartOptions
+from orderflow import temporal
 from orderflow.errors import (
     BadPageToken,
     OrderIdsOutOfStep,
     OrderNotFound,
-    TemporalTimeout,
-    TemporalUnavailable,
     WorkflowUnanswered,
 )
 from workflows import order_names as names
@@ -248,22 +247,14 @@ class OrderWorkflows:
         """Turn Temporal's failures into domain errors: not found, or unavailable."""
         try:
             yield
-        except RPCError as error:
-            if error.status == RPCStatusCode.NOT_FOUND and order_id is not None:
-                raise OrderNotFound(order_id) from None
-            if error.status == RPCStatusCode.INVALID_ARGUMENT:  # that one would be our bug
+        except (RPCError, RuntimeError) as error:
+            if isinstance(error, RPCError) and error.status == RPCStatusCode.NOT_FOUND:
+                if order_id is not None:
+                    raise OrderNotFound(order_id) from None
+            if (failure := temporal.unavailable(error)) is None:
                 raise
-            log.warning("Temporal call failed: %s (%s)", error.message, error.status)
-            # A call that outlives its rpc_timeout ends CANCELLED ("Timeout expired") on the
-            # client side, DEADLINE_EXCEEDED when the server gives up first.
-            if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
-                raise TemporalTimeout() from None
-            raise TemporalUnavailable() from None
+            log.warning("Temporal call failed: %s", error)
+            raise failure from None
         except WorkflowQueryFailedError as error:
             log.error("query on order %s failed: %s", order_id, error)
             raise WorkflowUnanswered() from None
-        except RuntimeError as error:
-            if "Failed client connect" not in str(error):
-                raise
-            log.warning("Temporal is unreachable: %s", error)
-            raise TemporalUnavailable() from None

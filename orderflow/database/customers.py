@@ -14,13 +14,14 @@ from sqlmodel import Field, Session, SQLModel, select
 from orderflow.database.columns import ID
 from orderflow.database.outbox import OutboxEvent, append_new, new_event
 from orderflow.errors import CustomerNotFound, DuplicateEmail, InvalidCustomerData, VersionMismatch
-from orderflow.messages import CustomerChangesData, CustomerData, is_id
+from orderflow.messages import CustomerChangesData, CustomerData
 from workflows import customer_fields as fields
 from workflows.customer_types import (
     CustomerChanges,
     CustomerDetails,
     CustomerRecord,
 )
+from workflows.values import is_id
 
 
 class Customer(SQLModel, table=True):

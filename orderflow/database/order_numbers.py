@@ -12,7 +12,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from orderflow.database.columns import ID
 from orderflow.errors import IdempotencyKeyReused
-from orderflow.messages import is_id
+from workflows.values import is_id
 
 
 class OrderNumber(SQLModel, table=True):
