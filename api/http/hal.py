@@ -120,7 +120,7 @@ def hal_operation(
     """The keyword arguments of a route answering a HAL resource: its summary, its model (the
     ``response_model``, so the body is documented as what renders it) and its responses.
 
-    >>> @router.get("/{order_id}", **hal_operation("Read an order", OrderResource, {...}))
+    Used as ``@router.get("/{order_id}", **hal_operation("Read an order", OrderResource, …))``.
     """
     return {
         "summary": summary,
