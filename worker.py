@@ -89,7 +89,7 @@ async def main(kinds: list[str]) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    engine = create_database_engine(settings.database_url, DatabaseTimeouts.from_settings(settings))
+    engine = create_database_engine(settings.database_url, DatabaseTimeouts.for_workers(settings))
     executor = ThreadPoolExecutor(settings.worker_max_concurrent_activities)
     async with AsyncExitStack() as stack:
         if "orders" in kinds:

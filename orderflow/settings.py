@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     database_statement_timeout_seconds: float = Field(
         2.0, gt=0, description="One statement, cancelled by PostgreSQL (its statement_timeout)."
     )
+    # Workers write in transactions that queue on the outbox's lock and are retried anyway:
+    # their statements may wait longer than an API read (which answers 503 within seconds).
+    worker_database_statement_timeout_seconds: float = Field(
+        15.0, gt=0, description="One statement of a worker's activity (statement_timeout)."
+    )
     database_pool_timeout_seconds: float = Field(
         2.0, gt=0, description="Waiting for a pooled connection when all are in use."
     )

@@ -108,7 +108,7 @@ async def running_worker(
 
     One client may have one worker per task queue: only one test-wide customer worker.
     """
-    engine = create_database_engine(settings.database_url, DatabaseTimeouts.from_settings(settings))
+    engine = create_database_engine(settings.database_url, DatabaseTimeouts.for_workers(settings))
     with ThreadPoolExecutor(settings.worker_max_concurrent_activities) as executor:
         async with AsyncExitStack() as stack:
             worker = await stack.enter_async_context(

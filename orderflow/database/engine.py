@@ -11,7 +11,7 @@ import socket
 import sqlite3
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,14 @@ class DatabaseTimeouts:
     statement: float
     pool: float
     call: float
+
+    @classmethod
+    def for_workers(cls, settings: Settings) -> DatabaseTimeouts:
+        """A worker's: statements may wait as long as ``worker_database_statement_timeout``."""
+        return replace(
+            cls.from_settings(settings),
+            statement=settings.worker_database_statement_timeout_seconds,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DatabaseTimeouts:
