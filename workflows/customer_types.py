@@ -6,16 +6,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 ADDRESS_FIELDS = ("street", "city", "postal_code", "country")
-_PUBLIC = {
-    "first_name": "firstName",
-    "last_name": "lastName",
-    "email": "email",
-    "phone": "phone",
-    "street": "street",
-    "city": "city",
-    "postal_code": "postalCode",
-    "country": "country",
-}
 
 
 @dataclass
@@ -61,30 +51,6 @@ class CustomerRecord:
     created_at: int
     last_modified: int
     version: int
-
-    def public(self) -> dict[str, Any]:
-        """The customer as the API and its events show it: camelCase, unset fields left out."""
-        return {
-            "customerId": self.customer_id,
-            **public_fields({name: getattr(self, name) for name in _PUBLIC}, keep_none=False),
-            "createdAt": self.created_at,
-            "lastModified": self.last_modified,
-            "version": self.version,
-        }
-
-
-def public_fields(columns: dict[str, Any], *, keep_none: bool = True) -> dict[str, Any]:
-    """Column values as public fields, the address ones nested under ``address``."""
-    result: dict[str, Any] = {}
-    address: dict[str, Any] = {}
-    for name, value in columns.items():
-        if value is None and not keep_none:
-            continue
-        target = address if name in ADDRESS_FIELDS else result
-        target[_PUBLIC[name]] = value
-    if address:
-        result["address"] = address
-    return result
 
 
 @dataclass

@@ -68,42 +68,6 @@ class OrderEvent:
     lon: float | None = None
     reason: str | None = None
 
-    def public(self) -> dict[str, Any]:
-        """The event as the API and the published feed show it: camelCase, unset left out."""
-        fields = {
-            "eventId": self.event_id,
-            "orderId": self.order_id,
-            "type": self.type.value,
-            "orderStatus": self.order_status.value,
-            "restaurantId": self.restaurant_id,
-            "driverId": self.driver_id,
-            "lat": self.lat,
-            "lon": self.lon,
-            "reason": self.reason,
-            "commandId": self.command_id,
-            "createdAt": self.created_at,
-            # Events are immutable: last modified when created.
-            "lastModified": self.created_at,
-        }
-        return {name: value for name, value in fields.items() if value is not None}
-
-    @staticmethod
-    def from_public(fields: dict[str, Any]) -> OrderEvent:
-        """The inverse of ``public``: an event read back from the outbox."""
-        return OrderEvent(
-            event_id=fields["eventId"],
-            order_id=fields["orderId"],
-            type=EventType(fields["type"]),
-            order_status=OrderStatus(fields["orderStatus"]),
-            created_at=fields["createdAt"],
-            command_id=fields.get("commandId"),
-            restaurant_id=fields.get("restaurantId"),
-            driver_id=fields.get("driverId"),
-            lat=fields.get("lat"),
-            lon=fields.get("lon"),
-            reason=fields.get("reason"),
-        )
-
 
 @dataclass
 class CommandSignal:
