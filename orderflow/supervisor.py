@@ -8,7 +8,10 @@ restarted but reported, so a port in use says so at once instead of retrying for
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import os
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -126,7 +129,9 @@ class Supervisor:
 
     async def _spawn(self, child: Child) -> None:
         # Own session: a Ctrl-C in the terminal reaches only us, and we stop children in order.
-        child.process = await asyncio.create_subprocess_exec(*child.command, start_new_session=True)
+        child.process = await asyncio.create_subprocess_exec(
+            *child.command, start_new_session=True, preexec_fn=_ends_with(os.getpid())
+        )
         child.started_at = time.monotonic()
 
     async def _end(self, child: Child) -> None:
@@ -196,6 +201,24 @@ class Supervisor:
 def pid(child: Child) -> int:
     assert child.process is not None
     return child.process.pid
+
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _ends_with(parent: int) -> Callable[[], None] | None:
+    """What a child runs before it starts, so that it gets SIGTERM when the supervisor dies,
+    even by SIGKILL (Linux). Without it, a killed ``orderflow run`` left its children serving
+    with nobody to stop them."""
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def ask_for_sigterm() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the supervisor died before the request was made
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return ask_for_sigterm
 
 
 def _signal(process: asyncio.subprocess.Process, signum: int) -> None:

@@ -4,6 +4,7 @@ exit and restart, siblings untouched, start-up failures reported, a clean stop."
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import sys
@@ -171,3 +172,41 @@ async def test_a_stop_request_cuts_start_up_short() -> None:
     finally:
         await supervisor.stop()
     assert not [pid for pid in started_pids(lines) if alive(pid)]
+
+
+SUPERVISOR_OF_ONE = """
+import asyncio, sys
+from orderflow.supervisor import Child, RestartPolicy, Supervisor
+
+async def main() -> None:
+    supervisor = Supervisor(RestartPolicy(), say=lambda line: print(line, flush=True))
+    await supervisor.start(Child("steady", sys.argv[1:]))
+    supervisor.supervise()
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+async def test_children_end_when_the_supervisor_is_killed() -> None:
+    """SIGKILL leaves the supervisor no chance to stop its children: they must notice."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SUPERVISOR_OF_ONE, *STEADY, stdout=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None
+    try:
+        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        [child] = started_pids([line])
+        assert alive(child)
+    finally:
+        process.kill()
+        await process.wait()
+
+    async def ended() -> None:
+        assert not alive(child)
+
+    try:
+        await eventually(ended)
+    finally:
+        if alive(child):  # the test failed: leave no process behind
+            os.kill(child, signal.SIGKILL)
