@@ -4,6 +4,7 @@ and retried activities write each once."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -13,7 +14,8 @@ from sqlmodel import Session, select
 from orderflow.database import customers as customer_store
 from orderflow.database.customers import Customer, DuplicateEmail
 from orderflow.database.engine import create_database_engine
-from orderflow.database.outbox import OutboxEvent, read_after
+from orderflow.database.migrate import upgrade
+from orderflow.database.outbox import OutboxEvent, append_new, new_event, read_after
 from workflows.customer_types import CustomerChanges, CustomerDetails
 
 
@@ -83,3 +85,26 @@ def test_a_refusal_writes_nothing(postgres_url: str) -> None:
         customer_store.register(engine, f"r-{uuid.uuid4()}", details(taken.email.upper()))
     assert counts(postgres_url) == before
     engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+def test_append_new_counts_the_events_it_wrote(
+    database: str, postgres_url: str, tmp_path: Path
+) -> None:
+    """The publishing activity's result (recorded in the order's history) is the number of
+    events it wrote, not the database driver's idea of a row count."""
+    url = postgres_url if database == "postgresql" else f"sqlite:///{tmp_path / 'outbox.db'}"
+    engine = create_database_engine(url)
+    upgrade(engine)  # a no-op on the session's migrated PostgreSQL database
+    run = uuid.uuid4().hex
+    events = [
+        new_event(event_id=f"count-{run}-{n}", type="T", source="/s", subject=str(n), data={})
+        for n in range(3)
+    ]
+    try:
+        with Session(engine) as session:
+            assert append_new(session, events[:2]) == 2
+            assert append_new(session, events) == 1  # two were there already
+            session.commit()
+    finally:
+        engine.dispose()

@@ -80,7 +80,8 @@ def append_new(session: Session, events: Sequence[OutboxEvent]) -> int:
     rows = [{name: getattr(event, name) for name in _COLUMNS} for event in events]
     # One statement; an event already there (a retry, a replay) is skipped by its id.
     statement = insert(_TABLE).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
-    result = session.execute(statement)
+    # Without preserve_rowcount, SQLAlchemy 2.1 reports -1 for this INSERT on psycopg.
+    result = session.execute(statement, execution_options={"preserve_rowcount": True})
     if dialect == "postgresql":
         # Delivered at commit, in commit order; under the lock, max() is this writer's last.
         # (Sent even when every event was there already: a listener ignores what it knows.)
