@@ -187,6 +187,22 @@ async def command(
     return await http.put(href, params=params)
 
 
+async def decided_outcome(
+    http: httpx.AsyncClient, location: str, *, timeout: float
+) -> dict[str, Any]:
+    """The outcome a 202's ``Location`` tells once it is decided. A 503 while reading is
+    read again, as a client would (a read is safe to repeat; the machine may be loaded)."""
+
+    async def decided() -> dict[str, Any]:
+        response = await http.get(location)
+        assert response.status_code in (200, 503), response.text
+        outcome: dict[str, Any] = response.json()
+        assert response.status_code == 200 and outcome["status"] != "pending"
+        return outcome
+
+    return await eventually(decided, timeout=timeout)
+
+
 async def command_applied(
     http: httpx.AsyncClient, order: dict[str, Any], name: str, **params: Any
 ) -> dict[str, Any]:
@@ -197,13 +213,7 @@ async def command_applied(
         applied: dict[str, Any] = response.json()
         return applied
     assert response.status_code == 202, response.text
-
-    async def decided() -> dict[str, Any]:
-        outcome = (await http.get(response.headers["location"])).json()
-        assert outcome["status"] != "pending"
-        return outcome  # type: ignore[no-any-return]
-
-    outcome = await eventually(decided, timeout=60)
+    outcome = await decided_outcome(http, response.headers["location"], timeout=60)
     assert outcome["status"] == "applied", outcome
     order_now: dict[str, Any] = outcome["_embedded"]["order"]
     return order_now

@@ -15,6 +15,7 @@ from tests.helpers import (
     WALK,
     command,
     create_order,
+    decided_outcome,
     eventually,
     isolated_settings,
     register_customer,
@@ -35,13 +36,7 @@ async def walk_with_keys(api: httpx.AsyncClient, order: dict[str, Any]) -> list[
         response = await api.put(href, params=params, headers=key)
         answered.append(response.status_code)
         if response.status_code == 202:
-
-            async def decided(location: str = response.headers["location"]) -> dict[str, Any]:
-                outcome: dict[str, Any] = (await api.get(location)).json()
-                assert outcome["status"] != "pending"
-                return outcome
-
-            outcome = await eventually(decided, timeout=90)
+            outcome = await decided_outcome(api, response.headers["location"], timeout=90)
             assert outcome["status"] == "applied", outcome
         else:
             assert response.status_code == 200, response.text
