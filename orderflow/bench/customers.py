@@ -20,11 +20,13 @@ from contextlib import contextmanager
 from datetime import datetime
 
 import aiohttp
-import psycopg
 
-from orderflow.bench.stack import cpu_seconds, embedded_stack, own_cpu_seconds
-
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from orderflow.bench.stack import (
+    cpu_seconds,
+    embedded_stack,
+    own_cpu_seconds,
+    throwaway_postgres,
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -96,17 +98,6 @@ async def sse_latency(api: str, events: int, rate: float) -> None:
         f"{statistics.median(delays) * 1000:.0f} ms, p99 {percentile(delays, 0.99) * 1000:.0f} ms, "
         f"max {max(delays) * 1000:.0f} ms"
     )
-
-
-@contextmanager
-def throwaway_postgres() -> Iterator[str]:
-    name = f"orderflow_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:

@@ -27,7 +27,6 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -35,7 +34,13 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
 from orderflow import temporal
-from orderflow.bench.stack import RunningStack, cpu_seconds, embedded_stack, own_cpu_seconds
+from orderflow.bench.stack import (
+    RunningStack,
+    cpu_seconds,
+    embedded_stack,
+    own_cpu_seconds,
+    rss_mib,
+)
 from orderflow.cli import command_line
 from orderflow.settings import Settings
 from workflows.order_names import order_workflow_id
@@ -287,7 +292,7 @@ async def measure_memory(settings: Settings, worker_pid: int, counts: list[int])
     """Open orders (each has had its first workflow task, so the worker caches it), then
     read the worker's resident memory."""
     client = await temporal.connect(settings)
-    print(f"order worker resident memory (pid {worker_pid}), idle: {_rss_mib(worker_pid):.0f} MiB")
+    print(f"order worker resident memory (pid {worker_pid}), idle: {rss_mib(worker_pid):.0f} MiB")
     opened = 0
     semaphore = asyncio.Semaphore(100)
 
@@ -306,16 +311,9 @@ async def measure_memory(settings: Settings, worker_pid: int, counts: list[int])
         await asyncio.gather(*(open_order(3_000_000_000 + i) for i in range(opened, target)))
         opened = target
         print(
-            f"{target} open orders: {_rss_mib(worker_pid):.0f} MiB resident "
+            f"{target} open orders: {rss_mib(worker_pid):.0f} MiB resident "
             f"(opened in {time.perf_counter() - started:.0f} s)"
         )
-
-
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for {pid}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The embedded stack for benchmarks: `make run`'s launcher on free ports, in a throw-away
-data folder, with the pid of each process so their CPU can be read."""
+data folder (and, if asked, a throw-away PostgreSQL database), with the pid of each process
+so their CPU and memory can be read."""
 
 from __future__ import annotations
 
@@ -9,15 +10,20 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import psycopg
 
 from orderflow.cli import command_line
 from orderflow.settings import Settings
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,12 @@ class RunningStack:
     settings: Settings
     api: str
     pids: dict[str, int]
+    # What the launcher (and its children) printed once the stack was up, e.g. restarts.
+    output: list[str] = field(default_factory=list)
+
+    def restarts(self) -> list[str]:
+        """The launcher's lines about a child that exited while the stack ran."""
+        return [line for line in self.output if " exited with " in line]
 
 
 def free_port() -> int:
@@ -42,6 +54,27 @@ def cpu_seconds(pid: int) -> float:
 def own_cpu_seconds() -> float:
     times = os.times()
     return times.user + times.system
+
+
+def rss_mib(pid: int) -> float:
+    """The process's resident memory (VmRSS) in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+@contextmanager
+def throwaway_postgres(admin_url: str = POSTGRES_ADMIN) -> Iterator[str]:
+    """A new database on the PostgreSQL server of ``admin_url``, dropped afterwards."""
+    name = f"orderflow_bench_{uuid.uuid4().hex[:8]}"
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"{base}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
@@ -82,7 +115,15 @@ def embedded_stack(database_url: str | None = None) -> Iterator[RunningStack]:
         else:
             raise SystemExit("the embedded stack did not start")
         print(f"embedded stack up: {pids} (data in {data}, database {settings.database_url})")
-        yield RunningStack(settings, f"http://127.0.0.1:{settings.api_port}", pids)
+        running = RunningStack(settings, f"http://127.0.0.1:{settings.api_port}", pids)
+        # The children write to the same pipe: read it to its end, or a full pipe blocks them.
+        threading.Thread(target=_collect, args=(stack.stdout, running.output), daemon=True).start()
+        yield running
     finally:
         stack.send_signal(signal.SIGTERM)
         stack.wait(60)
+
+
+def _collect(lines: Iterator[str], into: list[str]) -> None:
+    for line in lines:
+        into.append(line.rstrip("\n"))

@@ -1,0 +1,281 @@
+"""The soak's request load: orders walked through their lifecycle with a burst of location
+updates on the way, customer registrations followed by reads. Every request is bounded by
+the client's timeout (a request that reaches it is *stuck*) and every answer is counted by
+kind and status; an answer outside the kind's expected statuses is kept as a sample."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+DELIVERED = "ORDER_DELIVERED"
+STEPS: list[tuple[str, dict[str, str]]] = [
+    ("assignOrder", {"restaurantId": "101"}),
+    ("prepareOrder", {}),
+    ("orderReady", {}),
+    ("assignDriver", {"driverId": "7"}),
+    ("orderPickedUp", {}),
+    ("deliverOrder", {}),
+    ("orderDelivered", {}),
+]
+BURST_BEFORE = "orderPickedUp"  # the driver has the order: it reports where it is
+BURST_SENDERS = 4
+SAMPLES_KEPT = 10
+
+
+@dataclass
+class KindStats:
+    """What one kind of request was answered."""
+
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    stuck: int = 0
+    failures: Counter[str] = field(default_factory=Counter)  # no answer at all, by error
+    unexpected: int = 0
+
+    @property
+    def requests(self) -> int:
+        return sum(self.statuses.values()) + self.stuck + sum(self.failures.values())
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+    def percentile_ms(self, q: float) -> float | None:
+        if not self.latencies:
+            return None
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+
+
+@dataclass
+class Load:
+    """The client side of the soak, sharing one aiohttp session."""
+
+    session: aiohttp.ClientSession
+    api: str
+    stuck_after: float
+    burst: int
+    kinds: dict[str, KindStats] = field(default_factory=dict)
+    samples: list[str] = field(default_factory=list)  # 5xx and unexpected answers
+    accounts: list[int] = field(default_factory=list)
+    walks: Counter[str] = field(default_factory=Counter)  # started, completed, …
+    wrong_orders: list[str] = field(default_factory=list)
+
+    def stats(self, kind: str) -> KindStats:
+        return self.kinds.setdefault(kind, KindStats())
+
+    def keep_sample(self, text: str) -> None:
+        if len(self.samples) < SAMPLES_KEPT:
+            self.samples.append(text)
+
+    async def call(
+        self,
+        kind: str,
+        method: str,
+        url: str,
+        *,
+        expect: set[int],
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer | None:
+        """One request, timed and counted; None if it got no answer (stuck or failed)."""
+        stats = self.stats(kind)
+        timeout = aiohttp.ClientTimeout(total=self.stuck_after)
+        started = time.perf_counter()
+        try:
+            async with self.session.request(
+                method, url, params=params, json=json, headers=headers, timeout=timeout
+            ) as response:
+                raw = await response.read()
+                status = response.status
+                is_json = "json" in response.headers.get("Content-Type", "")
+        except TimeoutError:
+            stats.stuck += 1
+            self.keep_sample(f"{kind}: {method} {url} no answer within {self.stuck_after:g}s")
+            return None
+        except aiohttp.ClientError as error:
+            stats.failures[type(error).__name__] += 1
+            self.keep_sample(f"{kind}: {method} {url} failed: {error!r}")
+            return None
+        stats.latencies.append(time.perf_counter() - started)
+        stats.statuses[status] += 1
+        if status not in expect:
+            stats.unexpected += status < 500
+            text = raw[:300].decode(errors="replace")
+            self.keep_sample(f"{kind}: {method} {url} -> {status} {text}")
+        return Answer(status, _json_or_none(raw) if is_json else None)
+
+    async def walk_order(self) -> None:
+        """Place an order for a registered customer, walk it to delivered (a burst of
+        location updates once a driver has it), then check its state and its event log."""
+        self.walks["started"] += 1
+        created = await self.call(
+            "create order",
+            "POST",
+            f"{self.api}/v1/orders",
+            json={"accountId": random.choice(self.accounts)},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+            expect={201},
+        )
+        if created is None or created.status != 201:
+            return
+        order_links = created.body["_links"]
+        commands = order_links["commands"]["href"]
+        located = 0
+        for name, params in STEPS:
+            if name == BURST_BEFORE:
+                located = await self.location_burst(commands)
+            answer = await self.call(
+                "command",
+                "PUT",
+                f"{commands}/{name}",
+                params=params,
+                headers={"Idempotency-Key": str(uuid.uuid4())},
+                expect={200, 202},
+            )
+            if answer is None or answer.status not in (200, 202):
+                return
+            if random.random() < 0.25:
+                await self.call("read order", "GET", order_links["self"]["href"], expect={200})
+        # Created, one event per step, one per accepted location update.
+        await self.check_order(order_links, 1 + len(STEPS) + located)
+        self.walks["completed"] += 1
+
+    async def location_burst(self, commands: str) -> int:
+        """``burst`` location updates from a few concurrent senders, each answered 202 as
+        soon as it is recorded (Prefer: respond-async); how many were accepted."""
+        remaining = list(range(self.burst))
+        accepted = 0
+
+        async def sender() -> None:
+            nonlocal accepted
+            while remaining:
+                step = remaining.pop()
+                answer = await self.call(
+                    "location update",
+                    "PUT",
+                    f"{commands}/updateOrderLocation",
+                    params={"lat": f"{52.5 + step / 1000:.4f}", "lon": "13.405"},
+                    headers={"Prefer": "respond-async"},
+                    expect={202, 429},  # 429: the order sheds load before accepting
+                )
+                accepted += answer is not None and answer.status == 202
+
+        await asyncio.gather(*(sender() for _ in range(BURST_SENDERS)))
+        return accepted
+
+    async def check_order(self, order_links: dict[str, Any], expected_events: int) -> None:
+        """The order is delivered (polled while a 202's outcome is still to come) and its
+        event log holds exactly the events its accepted commands made."""
+        deadline = time.monotonic() + self.stuck_after
+        while True:
+            order = await self.call("read order", "GET", order_links["self"]["href"], expect={200})
+            if order is None or order.status != 200:
+                return  # counted already
+            if order.body["status"] == DELIVERED or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        events = await self.call(
+            "read order events",
+            "GET",
+            order_links["events"]["href"],
+            params={"size": "1"},
+            expect={200},
+        )
+        if events is None or events.status != 200:
+            return
+        total = events.body["page"]["totalElements"]
+        if order.body["status"] != DELIVERED or total != expected_events:
+            self.wrong_orders.append(
+                f"order {order.body['orderId']}: {order.body['status']}, "
+                f"{total} events where {expected_events} were accepted"
+            )
+
+    async def register_and_read(self) -> None:
+        """Register a customer, then read it back the ways a client does."""
+        email = f"soak-{uuid.uuid4().hex}@example.com"
+        body = {"firstName": "Soak", "lastName": "Test", "email": email}
+        answer = await self.call(
+            "register", "POST", f"{self.api}/v1/customers", json=body, expect={201, 202}
+        )
+        if answer is None or answer.status != 201:
+            return  # a 202 completes later: nothing to read yet
+        customer_id: int = answer.body["customerId"]
+        self.accounts.append(customer_id)
+        customer = f"{self.api}/v1/customers/{customer_id}"
+        await self.call("read customer", "GET", customer, expect={200})
+        by_email = {"email": email}
+        await self.call(
+            "read customer", "GET", f"{self.api}/v1/customers", params=by_email, expect={200}
+        )
+        await self.call("read customer", "GET", f"{customer}/events", expect={200})
+        feed = f"{self.api}/v1/events"
+        await self.call("read feed", "GET", feed, params={"limit": "50"}, expect={200})
+
+
+@dataclass
+class Arrivals:
+    """Starts a flow at a steady rate whatever the answers' speed (open loop), keeping at
+    most ``limit`` in flight: beyond that an arrival is skipped and counted."""
+
+    name: str
+    per_second: float
+    limit: int
+    running: set[asyncio.Task[None]] = field(default_factory=set)
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)  # the load generator's own faults
+
+    async def run(self, flow: Callable[[], Awaitable[None]], until: float) -> None:
+        if self.per_second <= 0:
+            return
+        next_at = time.monotonic()
+        while next_at < until:
+            if len(self.running) < self.limit:
+                task = asyncio.create_task(self._run(flow), name=self.name)
+                self.running.add(task)
+                task.add_done_callback(self.running.discard)
+            else:
+                self.skipped += 1
+            next_at += 1 / self.per_second
+            # Pacing the arrivals is the point here, not a wait for a condition.
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+    async def drain(self, seconds: float) -> int:
+        """Let the flows in flight finish, for at most ``seconds``; how many were cut off."""
+        if not self.running:
+            return 0
+        _, cut = await asyncio.wait(set(self.running), timeout=seconds)
+        for task in cut:
+            task.cancel()
+        await asyncio.gather(*cut, return_exceptions=True)
+        return len(cut)
+
+    async def _run(self, flow: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await flow()
+        except Exception as error:  # an answer the load did not expect the shape of
+            self.errors.append(f"{self.name}: {error!r}")
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
