@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test contract lint bench clean
+.PHONY: run test contract lint bench soak clean
 
 run: $(VENV)/.runtime
 	$(VENV)/bin/orderflow run
@@ -23,6 +23,10 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(VENV)/bin/orderflow bench orders
+
+# Ten minutes of mixed load on a stack of its own; fails on a 5xx, a stuck request or a leak.
+soak: $(VENV)/.dev
+	$(VENV)/bin/orderflow bench soak --minutes 10
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

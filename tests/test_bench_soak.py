@@ -34,21 +34,24 @@ KINDS = {
 @pytest.mark.timeout(420)
 def test_a_short_soak_passes_and_reports_every_part(tmp_path: Path) -> None:
     report_file = tmp_path / "soak.json"
+    # fmt: off
+    command = [
+        ORDERFLOW, "bench", "soak",
+        "--minutes", "0.3",
+        "--warm-up", "5",
+        "--orders-per-second", "0.5",
+        "--registrations-per-second", "0.5",
+        "--burst", "10",
+        "--subscribers", "2",
+        "--reconnect-every", "6",
+        "--sample-seconds", "2",
+        "--max-growth-mib", "4096",
+        "--postgres-url", POSTGRES_ADMIN_URL,
+        "--json", str(report_file),
+    ]
+    # fmt: on
     result = subprocess.run(
-        [
-            ORDERFLOW, "bench", "soak",
-            "--minutes", "0.3",
-            "--warm-up", "5",
-            "--orders-per-second", "0.5",
-            "--registrations-per-second", "0.5",
-            "--burst", "10",
-            "--subscribers", "2",
-            "--reconnect-every", "6",
-            "--sample-seconds", "2",
-            "--max-growth-mib", "4096",
-            "--postgres-url", POSTGRES_ADMIN_URL,
-            "--json", str(report_file),
-        ],  # fmt: skip
+        command,
         cwd=tmp_path,  # away from the project's .env and .data/
         capture_output=True,
         text=True,

@@ -39,8 +39,9 @@ def test_help_lists_every_subcommand(tmp_path: Path) -> None:
         assert f"\n    {name} " in result.stdout, name
     for arguments in (["worker", "--help"], ["catalog", "export", "--help"]):
         assert orderflow(*arguments, cwd=tmp_path).returncode == 0
-    bench = orderflow("bench", "orders", "--help", cwd=tmp_path)
-    assert bench.returncode == 0 and "usage: orderflow bench orders" in bench.stdout
+    for benchmark in ("orders", "customers", "soak"):
+        bench = orderflow("bench", benchmark, "--help", cwd=tmp_path)
+        assert bench.returncode == 0 and f"usage: orderflow bench {benchmark}" in bench.stdout
 
 
 def test_building_the_command_line_imports_nothing_heavy() -> None:

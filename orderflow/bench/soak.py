@@ -58,10 +58,26 @@ def options(argv: Sequence[str] | None, prog: str | None) -> argparse.Namespace:
         metavar="SECONDS",
         help="memory growth is counted from then on (default: a quarter of the run, at most 60)",
     )
-    add("--orders-per-second", type=float, default=1.0, metavar="N", help="(%(default)g)")
-    add("--registrations-per-second", type=float, default=1.0, metavar="N", help="(%(default)g)")
     add(
-        "--burst", type=int, default=20, metavar="N", help="location updates an order (%(default)s)"
+        "--orders-per-second",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="orders placed (and walked to delivered) per second (%(default)g)",
+    )
+    add(
+        "--registrations-per-second",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="customers registered (and read back) per second (%(default)g)",
+    )
+    add(
+        "--burst",
+        type=int,
+        default=20,
+        metavar="N",
+        help="location updates sent to each order on its way (%(default)s)",
     )
     add("--subscribers", type=int, default=4, metavar="N", help="live subscribers (%(default)s)")
     add(
@@ -91,8 +107,8 @@ def options(argv: Sequence[str] | None, prog: str | None) -> argparse.Namespace:
         "--sample-seconds",
         type=float,
         default=5.0,
-        metavar="S",
-        help="memory samples (%(default)g)",
+        metavar="SECONDS",
+        help="time between memory samples (%(default)g)",
     )
     add(
         "--max-in-flight",
