@@ -60,6 +60,26 @@ async def test_a_recorded_command_whose_order_cannot_answer_is_202_then_readable
             ]
 
 
+async def test_a_create_with_a_key_is_answered_without_waiting_for_a_worker(
+    client: Client, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    """The order is recorded once its workflow has started: with an Idempotency-Key too,
+    the create is answered from the start alone (201), not after the order's worker has
+    run it, which under load can outlast the call's bound and turn into a 503. A retry
+    with the key reads the order back."""
+    account = (await register_customer(http))["customerId"]
+    own = isolated_settings(settings)  # a task queue no worker polls yet
+    key = {"Idempotency-Key": f"create-{own.orders_task_queue}"}
+    async with running_api(own) as api:
+        created = await api.post("/v1/orders", json={"accountId": account}, headers=key)
+        assert created.status_code == 201, created.text
+        assert created.json()["status"] == "ORDER_CREATED"
+        async with running_worker(client, own):
+            again = await api.post("/v1/orders", json={"accountId": account}, headers=key)
+            assert again.status_code == 201, again.text
+            assert again.json()["orderId"] == created.json()["orderId"]
+
+
 async def test_the_outcome_of_a_refused_command_says_why(http: httpx.AsyncClient) -> None:
     order = await create_order(http)
     commands = order["_links"]["commands"]["href"]

@@ -149,6 +149,9 @@ async def test_a_new_id_that_temporal_already_has_is_never_reused(service: Order
     await service.workflows.start(order_id, first, 1, fresh=True)
     with pytest.raises(OrderIdsOutOfStep):
         await service.workflows.start(order_id, second, 1, fresh=True)
+    # With a key, the order found is read back, and shown only if it is this account's.
+    with pytest.raises(OrderIdsOutOfStep):
+        await service.workflows.start(order_id, second, 1, fresh=True, keyed=True)
     assert (await service.read(order_id)).account_id == first
     # A retried create (an id the database handed out before) reads the order back.
     assert (await service.workflows.start(order_id, first, 1, fresh=False)).account_id == first

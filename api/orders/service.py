@@ -63,7 +63,8 @@ class OrderService:
             allocation.order_id,
             account_id,
             int(time.time() * 1000),
-            fresh=allocation.new and idempotency_key is None,
+            fresh=allocation.new,
+            keyed=idempotency_key is not None,
         )
 
     async def find(

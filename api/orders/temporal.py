@@ -70,13 +70,18 @@ class OrderWorkflows:
             OrderWorkflow.run, names.order_workflow_id(order_id)
         )
 
-    async def start(self, order_id: int, account_id: int, created_at: int, *, fresh: bool) -> Order:
+    async def start(
+        self, order_id: int, account_id: int, created_at: int, *, fresh: bool, keyed: bool = False
+    ) -> Order:
         """Start the order's workflow and return the order.
 
-        A ``fresh`` order id (just allocated, with no idempotency key) cannot have a
-        workflow yet, so the order is known without a query, and without waiting for a
-        worker. Otherwise a request with the same key may have started it already:
-        starting again is a no-op, and the order is read back from its workflow.
+        A ``fresh`` order id (just handed out by the database) has no workflow yet, so the
+        order is known from the start alone, without waiting for a worker to run it: under
+        load that wait can outlast the call's bound, and a created order must not be
+        answered 503. If Temporal has the workflow all the same, a concurrent request with
+        the same Idempotency-Key (``keyed``) started it, and the order is read back; without
+        a key the order database is behind Temporal. An id handed out before (a retried
+        create) is started again, a no-op, and the order read back from its workflow.
         """
         workflow_id = names.order_workflow_id(order_id)
         async with self._temporal_errors(order_id):
@@ -107,23 +112,30 @@ class OrderWorkflows:
                     rpc_timeout=self._timeout,
                 )
             except WorkflowAlreadyStartedError:
-                if fresh:
-                    log.error(
-                        "order id %s is fresh from the database but Temporal has %s: the order "
-                        "database is behind Temporal (restored or reset?)",
-                        order_id,
-                        workflow_id,
-                    )
-                    raise OrderIdsOutOfStep() from None
-                # A retried create of an order that has already closed: read it back.
+                if fresh and not keyed:
+                    raise self._out_of_step(order_id, workflow_id) from None
+                # A retried create (concurrent, or of an order that has already closed).
             else:
                 if fresh and handle.first_execution_run_id:
                     return Order.placed(
                         order_id, account_id, created_at, handle.first_execution_run_id
                     )
-            return await self._handle(order_id).query(
+            order = await self._handle(order_id).query(
                 OrderWorkflow.order, rpc_timeout=self._timeout
             )
+        if order.account_id != account_id:  # not this request's order: never show it
+            raise self._out_of_step(order_id, workflow_id)
+        return order
+
+    @staticmethod
+    def _out_of_step(order_id: int, workflow_id: str) -> OrderIdsOutOfStep:
+        log.error(
+            "order id %s is fresh from the database but Temporal has %s: the order "
+            "database is behind Temporal (restored or reset?)",
+            order_id,
+            workflow_id,
+        )
+        return OrderIdsOutOfStep()
 
     async def order(self, order_id: int) -> Order:
         async with self._temporal_errors(order_id):
