@@ -17,6 +17,8 @@ class TcpProxy:
     - ``black_hole()`` keeps accepting connections, old and new, but forwards nothing in
       either direction: to the client the peer is there and never answers (a frozen server,
       or a network that silently drops packets);
+    - ``hold_answers()`` forwards what clients send and holds back what the server sends:
+      a request arrives and is acted on, and its answer is lost to the client;
     - ``restore()`` forwards again. Bytes held back by a black hole are delivered then, as
       TCP's retransmissions would deliver them once a network heals.
     """
@@ -27,6 +29,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._flowing = asyncio.Event()
+        self._answering = asyncio.Event()  # the server's direction
 
     async def __aenter__(self) -> TcpProxy:
         await self.restore()
@@ -44,12 +47,19 @@ class TcpProxy:
         if self._server is None:
             self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
         self._flowing.set()
+        self._answering.set()
 
     async def black_hole(self) -> None:
         """Stop forwarding without closing anything: reads and connects hang, nothing fails."""
         if self._server is None:
             await self.restore()
         self._flowing.clear()
+
+    async def hold_answers(self) -> None:
+        """Deliver requests, hold back the server's answers until restored."""
+        if self._server is None:
+            await self.restore()
+        self._answering.clear()
 
     async def cut(self) -> None:
         if self._server is not None:
@@ -61,6 +71,7 @@ class TcpProxy:
         self._writers.clear()
         # Wake relays held by a black hole: they find their connections gone and end.
         self._flowing.set()
+        self._answering.set()
 
     async def _relay(
         self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
@@ -77,17 +88,21 @@ class TcpProxy:
             return
         self._writers.add(server_writer)
         await asyncio.gather(
-            self._pipe(client_reader, server_writer), self._pipe(server_reader, client_writer)
+            self._pipe(client_reader, server_writer, self._flowing),
+            self._pipe(server_reader, client_writer, self._flowing, self._answering),
         )
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *gates: asyncio.Event
+    ) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             while True:
                 await self._flowing.wait()
                 data = await reader.read(65536)
                 if not data:
                     break
-                await self._flowing.wait()  # read before the black hole, held until restored
+                for gate in gates:  # read before the black hole, held until restored
+                    await gate.wait()
                 if writer.transport.is_closing():
                     break
                 writer.write(data)

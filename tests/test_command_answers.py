@@ -16,6 +16,7 @@ from tests.helpers import (
     running_api,
     running_worker,
 )
+from tests.tcp_proxy import TcpProxy
 
 
 async def test_a_recorded_command_whose_order_cannot_answer_is_202_then_readable(
@@ -58,6 +59,39 @@ async def test_a_recorded_command_whose_order_cannot_answer_is_202_then_readable
                 "ORDER_CREATED",
                 "ORDER_ASSIGNED",
             ]
+
+
+async def test_a_signal_whose_answer_is_lost_is_202_never_500(
+    settings: Settings, http: httpx.AsyncClient
+) -> None:
+    """Temporal records the signal but its answer never reaches the API, nor does the
+    answer of the query that would tell: the command may have been recorded, so the answer
+    is 202 with where to read its outcome, on the asynchronous and the synchronous path
+    alike (the soak found 500s here, from signals timing out under load)."""
+    order = await create_order(http)
+    location = f"/v1/orders/{order['orderId']}/commands/updateOrderLocation"  # on `api`
+    host, port = settings.temporal_address.rsplit(":", 1)
+    async with TcpProxy(host, int(port)) as relay:
+        own = isolated_settings(
+            settings,
+            temporal_address=f"127.0.0.1:{relay.port}",
+            temporal_rpc_timeout_seconds=1,
+            order_command_wait_seconds=1,
+        )
+        async with running_api(own) as api:
+            await relay.hold_answers()
+            for n, prefer in enumerate(({"Prefer": "respond-async"}, {})):
+                params = {"lat": 10 + n, "lon": 20}
+                answer = await api.put(location, params=params, headers=prefer)
+                assert answer.status_code == 202, answer.text
+            await relay.restore()
+
+    async def both_applied() -> None:
+        events = (await http.get(order["_links"]["events"]["href"])).json()
+        lats = [e.get("lat") for e in events["_embedded"]["orderEventList"]]
+        assert lats[-2:] == [10, 11], lats
+
+    await eventually(both_applied, timeout=30)
 
 
 async def test_a_create_with_a_key_is_answered_without_waiting_for_a_worker(

@@ -169,6 +169,7 @@ class OrderService:
             # not found: never recorded).
             if await self._recorded(order_id, command_id) is False:
                 raise CommandNotRecorded(unreachable=False) from None
+            return  # recorded, or nobody can say yet: the outcome resource will
         except TemporalUnavailable:
             raise CommandNotRecorded(unreachable=True) from None
         if not sent and await self.workflows.outcome(order_id, command_id) is None:
