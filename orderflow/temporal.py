@@ -78,3 +78,11 @@ def unavailable(error: Exception) -> Unavailable | None:
     if isinstance(error, RuntimeError) and "Failed client connect" in str(error):
         return TemporalUnavailable()
     return None
+
+
+def failure_text(error: Exception) -> str:
+    """A failed call for a log line: with its gRPC status, which its message may not say
+    (a broken HTTP/2 stream and an unreachable server read alike otherwise)."""
+    if isinstance(error, RPCError):
+        return f"{error.status.name}: {error}"
+    return str(error)

@@ -172,5 +172,5 @@ def _unavailable(error: RPCError | RuntimeError) -> Exception:
     failure = temporal.unavailable(error)
     if failure is None:
         return error
-    log.warning("Temporal call failed: %s", error)
+    log.warning("Temporal call failed: %s", temporal.failure_text(error))
     return failure

@@ -265,7 +265,7 @@ class OrderWorkflows:
                     raise OrderNotFound(order_id) from None
             if (failure := temporal.unavailable(error)) is None:
                 raise
-            log.warning("Temporal call failed: %s", error)
+            log.warning("Temporal call failed: %s", temporal.failure_text(error))
             raise failure from None
         except WorkflowQueryFailedError as error:
             log.error("query on order %s failed: %s", order_id, error)
