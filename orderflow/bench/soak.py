@@ -43,7 +43,6 @@ from orderflow.bench.stack import (
     cpu_seconds,
     embedded_stack,
     own_cpu_seconds,
-    rss_mib,
     throwaway_postgres,
 )
 
@@ -223,11 +222,8 @@ async def _progress(load: Load, sampler: MemorySampler, started: float, total: f
     while True:
         await asyncio.sleep(every)
         kinds = load.kinds.values()
-        memory = ", ".join(
-            f"{name} {rss_mib(pid):.0f}"
-            for name, pid in sampler.pids.items()
-            if name not in sampler.gone
-        )
+        latest = sampler.samples[-1][1] if sampler.samples else {}
+        memory = ", ".join(f"{name} {mib:.0f}" for name, mib in latest.items())
         print(
             f"[{(time.monotonic() - started) / 60:4.1f} min] "
             f"{sum(k.requests for k in kinds)} requests, "

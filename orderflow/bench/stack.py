@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +25,8 @@ from orderflow.settings import Settings
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+# The launcher gives each of its four children up to 15 s to stop.
+STOP_SECONDS = 90
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,8 @@ def throwaway_postgres(admin_url: str = POSTGRES_ADMIN) -> Iterator[str]:
 
 @contextmanager
 def embedded_stack(database_url: str | None = None) -> Iterator[RunningStack]:
-    """Start the embedded stack (SQLite unless ``database_url``), stop it on exit."""
+    """Start the embedded stack (SQLite unless ``database_url``); on exit, stop it and
+    remove its data folder."""
     data = Path(tempfile.mkdtemp(prefix="orderflow-bench-"))
     settings = Settings(
         _env_file=None,
@@ -104,9 +108,9 @@ def embedded_stack(database_url: str | None = None) -> Iterator[RunningStack]:
         stdout=subprocess.PIPE,
         text=True,
     )
+    pids: dict[str, int] = {}
     try:
         assert stack.stdout is not None
-        pids: dict[str, int] = {}
         for line in stack.stdout:
             if found := re.match(r"started ([\w-]+) \(pid (\d+)\)", line):
                 pids[found[1]] = int(found[2])
@@ -120,8 +124,26 @@ def embedded_stack(database_url: str | None = None) -> Iterator[RunningStack]:
         threading.Thread(target=_collect, args=(stack.stdout, running.output), daemon=True).start()
         yield running
     finally:
-        stack.send_signal(signal.SIGTERM)
-        stack.wait(60)
+        stop(stack, pids)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def stop(launcher: subprocess.Popen[str], children: dict[str, int]) -> None:
+    """SIGTERM to the launcher, which stops its children (each within its grace period);
+    if it does not finish in time, SIGKILL to it and to each child by its pid."""
+    launcher.send_signal(signal.SIGTERM)
+    try:
+        launcher.wait(STOP_SECONDS)
+        return
+    except subprocess.TimeoutExpired:
+        print(f"the embedded stack did not stop in {STOP_SECONDS} s: killing it", flush=True)
+    launcher.kill()
+    launcher.wait()
+    for pid in children.values():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # stopped already
 
 
 def _collect(lines: Iterator[str], into: list[str]) -> None:
