@@ -29,7 +29,7 @@ STEPS: list[tuple[str, dict[str, str]]] = [
 ]
 BURST_BEFORE = "orderPickedUp"  # the driver has the order: it reports where it is
 BURST_SENDERS = 4
-SAMPLES_KEPT = 10
+SAMPLES_PER_KIND = 2  # of each kind of request and what went wrong with it
 
 
 @dataclass
@@ -72,7 +72,9 @@ class Load:
     stuck_after: float
     burst: int
     kinds: dict[str, KindStats] = field(default_factory=dict)
-    samples: list[str] = field(default_factory=list)  # 5xx and unexpected answers
+    # 5xx, unexpected answers, no answers: a few of each, so a rare one is not crowded out.
+    samples: list[str] = field(default_factory=list)
+    _sampled: Counter[str] = field(default_factory=Counter)
     accounts: list[int] = field(default_factory=list)
     walks: Counter[str] = field(default_factory=Counter)  # started, completed, …
     wrong_orders: list[str] = field(default_factory=list)
@@ -80,8 +82,10 @@ class Load:
     def stats(self, kind: str) -> KindStats:
         return self.kinds.setdefault(kind, KindStats())
 
-    def keep_sample(self, text: str) -> None:
-        if len(self.samples) < SAMPLES_KEPT:
+    def keep_sample(self, what: str, text: str) -> None:
+        """Keep ``text`` unless enough of ``what`` (a kind and its fault) are kept."""
+        self._sampled[what] += 1
+        if self._sampled[what] <= SAMPLES_PER_KIND:
             self.samples.append(text)
 
     async def call(
@@ -108,18 +112,20 @@ class Load:
                 is_json = "json" in response.headers.get("Content-Type", "")
         except TimeoutError:
             stats.stuck += 1
-            self.keep_sample(f"{kind}: {method} {url} no answer within {self.stuck_after:g}s")
+            self.keep_sample(
+                f"{kind} stuck", f"{kind}: {method} {url} no answer within {self.stuck_after:g}s"
+            )
             return None
         except aiohttp.ClientError as error:
             stats.failures[type(error).__name__] += 1
-            self.keep_sample(f"{kind}: {method} {url} failed: {error!r}")
+            self.keep_sample(f"{kind} failed", f"{kind}: {method} {url} failed: {error!r}")
             return None
         stats.latencies.append(time.perf_counter() - started)
         stats.statuses[status] += 1
         if status not in expect:
             stats.unexpected += status < 500
             text = raw[:300].decode(errors="replace")
-            self.keep_sample(f"{kind}: {method} {url} -> {status} {text}")
+            self.keep_sample(f"{kind} {status}", f"{kind}: {method} {url} -> {status} {text}")
         return Answer(status, _json_or_none(raw) if is_json else None)
 
     async def walk_order(self) -> None:

@@ -58,11 +58,13 @@ class Streams:
                 response = await load.session.get(url, headers=headers, timeout=timeout)
             except TimeoutError:
                 stats.stuck += 1
-                load.keep_sample(f"sse connect: {sub.name} no answer in {load.stuck_after:g}s")
+                load.keep_sample(
+                    "sse stuck", f"sse connect: {sub.name} no answer in {load.stuck_after:g}s"
+                )
                 continue
             except aiohttp.ClientError as error:
                 stats.failures[type(error).__name__] += 1
-                load.keep_sample(f"sse connect: {sub.name} failed: {error!r}")
+                load.keep_sample("sse failed", f"sse connect: {sub.name} failed: {error!r}")
                 await asyncio.sleep(1)  # the API is not there: do not spin
                 continue
             stats.latencies.append(time.perf_counter() - started)
@@ -71,7 +73,10 @@ class Streams:
                 if response.status != 200:
                     stats.unexpected += response.status < 500
                     text = (await response.read())[:300].decode(errors="replace")
-                    load.keep_sample(f"sse connect: {sub.name} -> {response.status} {text}")
+                    load.keep_sample(
+                        f"sse {response.status}",
+                        f"sse connect: {sub.name} -> {response.status} {text}",
+                    )
                     await asyncio.sleep(1)
                     continue
                 sub.connections += 1
@@ -83,10 +88,12 @@ class Streams:
                 last_event_at = await self._read(sub, response, leave_at, last_event_at)
             except TimeoutError:
                 sub.stalls += 1
-                load.keep_sample(f"sse: {sub.name} got nothing for {load.stuck_after:g}s")
+                load.keep_sample(
+                    "sse stall", f"sse: {sub.name} got nothing for {load.stuck_after:g}s"
+                )
             except aiohttp.ClientError as error:
                 sub.broken += 1
-                load.keep_sample(f"sse: {sub.name} stream broke: {error!r}")
+                load.keep_sample("sse broken", f"sse: {sub.name} stream broke: {error!r}")
             finally:
                 response.close()
 
