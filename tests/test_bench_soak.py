@@ -73,10 +73,12 @@ def test_a_short_soak_passes_and_reports_every_part(tmp_path: Path) -> None:
         assert figures["bounded"] == (name != "temporal")
         assert 0 < figures["start_mib"] <= figures["max_mib"], (name, figures)
     assert report["restarts"] == [] and report["processes_gone"] == []
+    assert report["machine"]["cores"] and report["machine"]["load_average_max"] is not None
     # The markdown report: the summary, then a table each for kinds, subscribers, memory.
     for heading in (
         "## Soak: 0.3 min of mixed load",
         "| verdict | PASS |",
+        "| machine | ",
         "| kind | requests | statuses | 5xx | stuck | p50 ms | p99 ms |",
         "| subscriber | reconnects itself |",
         "| process | start | after warm-up | end | max | growth after warm-up | bound | CPU % |",

@@ -27,7 +27,9 @@ def dataclass_fields(cls: Any) -> dict[str, bool]:
     return {f.name: "None" in str(f.type) for f in dataclasses.fields(cls)}
 
 
-def model_fields(cls: type[BaseModel], *, leave_out: frozenset[str] = frozenset()) -> dict[str, bool]:
+def model_fields(
+    cls: type[BaseModel], *, leave_out: frozenset[str] = frozenset()
+) -> dict[str, bool]:
     return {
         name: not field.is_required() and field.default is None
         for name, field in cls.model_fields.items()

@@ -190,6 +190,7 @@ async def soak(stack: RunningStack, args: argparse.Namespace) -> dict[str, Any]:
         gone=sorted(sampler.gone),
         cpu={p: (cpu_after[p] - cpu_before[p]) / seconds * 100 for p in cpu_before},
         restarts=stack.restarts(),
+        machine_load=sampler.machine_load,
         mix=(
             f"{args.orders_per_second:g} orders/s (create, {len(STEPS)} commands, "
             f"{args.burst} location updates from {BURST_SENDERS} senders, reads); "

@@ -7,6 +7,7 @@ growth; the maximum is the single highest sample."""
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class MemorySampler:
     every: float
     samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
     gone: set[str] = field(default_factory=set)  # processes that were not there to sample
+    machine_load: list[float] = field(default_factory=list)  # 1-minute load average
 
     def sample(self) -> None:
         reading: dict[str, float] = {}
@@ -43,6 +45,7 @@ class MemorySampler:
             except (OSError, RuntimeError):
                 self.gone.add(name)
         self.samples.append((time.monotonic(), reading))
+        self.machine_load.append(os.getloadavg()[0])
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 from collections import Counter
 from typing import Any
 
@@ -26,6 +28,7 @@ def summarise(
     gone: list[str],
     cpu: dict[str, float],
     restarts: list[str],
+    machine_load: list[float],
     mix: str,
 ) -> dict[str, Any]:
     kinds: dict[str, dict[str, Any]] = {
@@ -96,6 +99,12 @@ def summarise(
         "subscribers": streams,
         "processes": processes,
         "load_cpu_percent": round(cpu.get("load", 0.0), 1),
+        # Other work on the machine slows the stack down: say how busy it was.
+        "machine": {
+            "cores": os.cpu_count(),
+            "load_average_mean": round(statistics.fmean(machine_load), 1) if machine_load else None,
+            "load_average_max": round(max(machine_load), 1) if machine_load else None,
+        },
         "processes_gone": gone,
         "restarts": restarts,
         "samples": load.samples,
@@ -156,6 +165,7 @@ def render(report: dict[str, Any]) -> str:
     """The report as markdown."""
     totals = report["totals"]
     orders = report["orders"]
+    machine = report["machine"]
     skipped = ", ".join(f"{n} {name}" for name, n in report["arrivals_skipped"].items())
     lines = [
         f"\n## Soak: {report['minutes']:g} min of mixed load\n",
@@ -165,6 +175,8 @@ def render(report: dict[str, Any]) -> str:
         f"{report['drain_seconds']:g} s for the flows in flight to finish; memory growth "
         f"counted after a warm-up of {report['warm_up_seconds']:g} s |",
         f"| load | {report['mix']} |",
+        f"| machine | {machine['cores']} cores, load average (1 min) "
+        f"{machine['load_average_mean']} on average, {machine['load_average_max']} at most |",
         f"| requests | {totals['requests']} |",
         f"| answers by status | {_statuses(report['statuses'])} |",
         f"| 5xx | {totals['5xx']} |",
