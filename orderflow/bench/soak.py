@@ -27,7 +27,7 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -169,14 +169,7 @@ async def soak(stack: RunningStack, args: argparse.Namespace) -> dict[str, Any]:
         await sampling
         cpu_after = _cpu(stack.pids)
 
-        feed = await settle(streams, args.stuck_after)
-        streams.stop.set()
-        _, lingering = await asyncio.wait(following, timeout=args.stuck_after)
-        for task in lingering:
-            task.cancel()
-        await asyncio.gather(*following, return_exceptions=True)
-        for sub in subscribers:
-            check_against_feed(sub, feed)
+        await _finish(streams, following, args.stuck_after)
 
     return summarise(
         args=args,
@@ -201,6 +194,19 @@ async def soak(stack: RunningStack, args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+async def _finish(streams: Streams, following: list[asyncio.Task[None]], bound: float) -> None:
+    """Once every subscriber has caught up with the feed, stop them and check each against
+    it."""
+    feed = await settle(streams, bound)
+    streams.stop.set()
+    _, lingering = await asyncio.wait(following, timeout=bound)
+    for task in lingering:
+        task.cancel()
+    await asyncio.gather(*following, return_exceptions=True)
+    for sub in streams.subscribers:
+        check_against_feed(sub, feed)
+
+
 def _cpu(pids: dict[str, int]) -> dict[str, float]:
     readings: dict[str, float] = {}
     for name, pid in pids.items():
@@ -211,7 +217,7 @@ def _cpu(pids: dict[str, int]) -> dict[str, float]:
     return readings | {"load": own_cpu_seconds()}
 
 
-async def _until(condition: Any, seconds: float) -> None:
+async def _until(condition: Callable[[], bool], seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while not condition() and time.monotonic() < deadline:
         await asyncio.sleep(0.1)

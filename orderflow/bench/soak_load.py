@@ -74,7 +74,7 @@ class Load:
     kinds: dict[str, KindStats] = field(default_factory=dict)
     # 5xx, unexpected answers, no answers: a few of each, so a rare one is not crowded out.
     samples: list[str] = field(default_factory=list)
-    _sampled: Counter[str] = field(default_factory=Counter)
+    sampled: Counter[str] = field(default_factory=Counter, repr=False)
     accounts: list[int] = field(default_factory=list)
     walks: Counter[str] = field(default_factory=Counter)  # started, completed, …
     wrong_orders: list[str] = field(default_factory=list)
@@ -84,8 +84,8 @@ class Load:
 
     def keep_sample(self, what: str, text: str) -> None:
         """Keep ``text`` unless enough of ``what`` (a kind and its fault) are kept."""
-        self._sampled[what] += 1
-        if self._sampled[what] <= SAMPLES_PER_KIND:
+        self.sampled[what] += 1
+        if self.sampled[what] <= SAMPLES_PER_KIND:
             self.samples.append(text)
 
     async def call(
