@@ -197,7 +197,7 @@ class Load:
                 return  # counted already
             if order.body["status"] == DELIVERED or time.monotonic() > deadline:
                 break
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(1.0)  # as the 202's Retry-After asks
         events = await self.call(
             "read order events",
             "GET",
