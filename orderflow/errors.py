@@ -163,7 +163,7 @@ class TemporalUnavailable(Unavailable):
 
 class TemporalTimeout(Unavailable):
     def __init__(self) -> None:
-        super().__init__("the order service did not answer in time; retry later")
+        super().__init__("Temporal did not answer in time; retry later")
 
 
 class WorkflowUnanswered(Unavailable):
