@@ -63,7 +63,8 @@ def test_a_short_soak_passes_and_reports_every_part(tmp_path: Path) -> None:
     assert report["passed"] and report["failures"] == [], output
     totals = report["totals"]
     assert totals["5xx"] == 0 and totals["stuck"] == 0 and totals["no_answer"] == 0, output
-    assert set(report["kinds"]) == KINDS, output
+    # Outcomes are read only after a 202 that a command's answer could not settle.
+    assert KINDS <= set(report["kinds"]) <= {*KINDS, "read outcome"}, output
     assert report["orders"]["completed"] >= 1 and report["orders"]["wrong"] == []
     assert [sub["reconnects_itself"] for sub in report["subscribers"]] == [False, True]
     for sub in report["subscribers"]:

@@ -77,6 +77,8 @@ class Load:
     sampled: Counter[str] = field(default_factory=Counter, repr=False)
     accounts: list[int] = field(default_factory=list)
     walks: Counter[str] = field(default_factory=Counter)  # started, completed, …
+    # Commands answered 202 that, as their outcome resource said later, were not applied.
+    not_applied: Counter[str] = field(default_factory=Counter)
     wrong_orders: list[str] = field(default_factory=list)
 
     def stats(self, kind: str) -> KindStats:
@@ -144,34 +146,69 @@ class Load:
             return
         order_links = created.body["_links"]
         commands = order_links["commands"]["href"]
-        located = 0
+        updates: list[str] = []
         for name, params in STEPS:
             if name == BURST_BEFORE:
-                located = await self.location_burst(commands)
+                updates = await self.location_burst(commands)
+            if not await self.step(commands, name, params):
+                return
+            if random.random() < 0.25:
+                await self.call("read order", "GET", order_links["self"]["href"], expect={200})
+        await self.check_order(order_links, updates)
+        self.walks["completed"] += 1
+
+    async def step(self, commands: str, name: str, params: dict[str, str]) -> bool:
+        """One command, as a careful client sends it: after a 202 it reads the command's
+        outcome before the next step, and sends a command the order never recorded again
+        with the same key. Whether the walk can go on."""
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        for _ in range(2):
             answer = await self.call(
                 "command",
                 "PUT",
                 f"{commands}/{name}",
                 params=params,
-                headers={"Idempotency-Key": str(uuid.uuid4())},
+                headers=key,
                 expect={200, 202},
             )
             if answer is None or answer.status not in (200, 202):
-                return
-            if random.random() < 0.25:
-                await self.call("read order", "GET", order_links["self"]["href"], expect={200})
-        # Created, one event per step, one per accepted location update.
-        await self.check_order(order_links, 1 + len(STEPS) + located)
-        self.walks["completed"] += 1
+                return False
+            if answer.status == 200:
+                return True
+            outcome = await self.outcome(answer.body["_links"]["outcome"]["href"])
+            if outcome in ("applied", "pending"):  # pending: recorded, applied in order
+                return True
+            if outcome != "unrecorded":
+                order_id = answer.body["orderId"]
+                self.wrong_orders.append(f"order {order_id}: {name} answered 202, then {outcome}")
+                return False
+            self.not_applied["command"] += 1
+        return False
 
-    async def location_burst(self, commands: str) -> int:
+    async def outcome(self, href: str) -> str:
+        """What became of an accepted command, read every second (as Retry-After asks)
+        while it is pending, for at most the stuck bound: applied, refused, pending,
+        unrecorded (the order never recorded it), or unknown (the read failed)."""
+        deadline = time.monotonic() + self.stuck_after
+        while True:
+            answer = await self.call("read outcome", "GET", href, expect={200, 404})
+            if answer is None or answer.status not in (200, 404):
+                return "unknown"
+            if answer.status == 404:
+                return "unrecorded"
+            status: str = answer.body["status"]
+            if status != "pending" or time.monotonic() > deadline:
+                return status
+            await asyncio.sleep(1.0)
+
+    async def location_burst(self, commands: str) -> list[str]:
         """``burst`` location updates from a few concurrent senders, each answered 202 as
-        soon as it is recorded (Prefer: respond-async); how many were accepted."""
+        soon as it is recorded (Prefer: respond-async); the outcome links of those
+        accepted."""
         remaining = list(range(self.burst))
-        accepted = 0
+        accepted: list[str] = []
 
         async def sender() -> None:
-            nonlocal accepted
             while remaining:
                 step = remaining.pop()
                 answer = await self.call(
@@ -182,14 +219,18 @@ class Load:
                     headers={"Prefer": "respond-async"},
                     expect={202, 429},  # 429: the order sheds load before accepting
                 )
-                accepted += answer is not None and answer.status == 202
+                if answer is not None and answer.status == 202:
+                    accepted.append(answer.body["_links"]["outcome"]["href"])
 
         await asyncio.gather(*(sender() for _ in range(BURST_SENDERS)))
         return accepted
 
-    async def check_order(self, order_links: dict[str, Any], expected_events: int) -> None:
-        """The order is delivered (polled while a 202's outcome is still to come) and its
-        event log holds exactly the events its accepted commands made."""
+    async def check_order(self, order_links: dict[str, Any], updates: list[str]) -> None:
+        """The order is delivered, and its event log holds exactly the events its commands
+        made: created, one per step, one per location update applied. Every accepted
+        update counts as applied unless the log says otherwise; then each one's outcome
+        tells (a 202 given while Temporal could not say whether the signal was recorded
+        may turn out not recorded, or recorded after the order closed and refused)."""
         deadline = time.monotonic() + self.stuck_after
         while True:
             order = await self.call("read order", "GET", order_links["self"]["href"], expect={200})
@@ -197,7 +238,22 @@ class Load:
                 return  # counted already
             if order.body["status"] == DELIVERED or time.monotonic() > deadline:
                 break
-            await asyncio.sleep(1.0)  # as the 202's Retry-After asks
+            await asyncio.sleep(1.0)  # as a 202's Retry-After asks
+        total = await self.event_count(order_links)
+        if total is None:
+            return
+        applied = len(updates)
+        if total != 1 + len(STEPS) + applied:
+            outcomes = [await self.outcome(href) for href in updates]
+            applied = outcomes.count("applied")
+            self.not_applied["location update"] += len(updates) - applied
+        if order.body["status"] != DELIVERED or total != 1 + len(STEPS) + applied:
+            self.wrong_orders.append(
+                f"order {order.body['orderId']}: {order.body['status']}, {total} events "
+                f"where {1 + len(STEPS) + applied} were applied"
+            )
+
+    async def event_count(self, order_links: dict[str, Any]) -> int | None:
         events = await self.call(
             "read order events",
             "GET",
@@ -206,13 +262,9 @@ class Load:
             expect={200},
         )
         if events is None or events.status != 200:
-            return
-        total = events.body["page"]["totalElements"]
-        if order.body["status"] != DELIVERED or total != expected_events:
-            self.wrong_orders.append(
-                f"order {order.body['orderId']}: {order.body['status']}, "
-                f"{total} events where {expected_events} were accepted"
-            )
+            return None
+        total: int = events.body["page"]["totalElements"]
+        return total
 
     async def register_and_read(self) -> None:
         """Register a customer, then read it back the ways a client does."""

@@ -94,6 +94,7 @@ def summarise(
             "completed": load.walks["completed"],
             "wrong": load.wrong_orders,
         },
+        "answered_202_not_applied": dict(load.not_applied),
         "arrivals_skipped": {a.name: a.skipped for a in arrivals},
         "cut_off_at_end": cut_off,
         "subscribers": streams,
@@ -185,6 +186,8 @@ def render(report: dict[str, Any]) -> str:
         f"| unexpected answers | {totals['unexpected']} |",
         f"| orders walked to delivered and checked | {orders['completed']} of "
         f"{orders['started']} ({len(orders['wrong'])} wrong) |",
+        f"| answered 202, then not applied (said so by the outcome resource) | "
+        f"{_statuses(report['answered_202_not_applied'])} |",
         f"| arrivals skipped (too many in flight) | {skipped} |",
         f"| flows cut off at the end | {report['cut_off_at_end']} |",
         f"| processes restarted | {len(report['restarts'])} |",
