@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from workflows.values import UNKNOWN_ACTOR
+
 ADDRESS_FIELDS = ("street", "city", "postal_code", "country")
 _PUBLIC = {
     "first_name": "firstName",
@@ -91,6 +93,8 @@ def public_fields(columns: dict[str, Any], *, keep_none: bool = True) -> dict[st
 class RegisterCustomerInput:
     request_id: str
     details: CustomerDetails
+    # Who asked (the API key's name), recorded on the CustomerRegistered event.
+    actor: str = UNKNOWN_ACTOR
 
 
 @dataclass
@@ -99,6 +103,8 @@ class UpdateCustomerInput:
     customer_id: int
     changes: CustomerChanges
     expected_version: int | None = None
+    # Who asked (the API key's name), recorded on the CustomerUpdated event.
+    actor: str = UNKNOWN_ACTOR
 
 
 @dataclass
