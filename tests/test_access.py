@@ -11,11 +11,8 @@ from pydantic import ValidationError
 
 from orderflow.access import ADMIN, SCOPES, ApiKey, Caller, identify, parse_entries
 from orderflow.settings import Settings
+from tests.api_keys import entry
 from tests.test_cli import orderflow
-
-
-def entry(name: str, secret: str, *scopes: str) -> str:
-    return f"{name}:{','.join(scopes)}:{hashlib.sha256(secret.encode()).hexdigest()}"
 
 
 def test_an_entry_names_a_key_its_scopes_and_the_digest_of_its_secret() -> None:

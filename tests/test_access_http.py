@@ -4,7 +4,6 @@ which scope it needs, and the OpenAPI document says so when keys are set."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -17,37 +16,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from api.http.openapi import route_scopes
 from api.main import create_app
 from orderflow.settings import Settings
+from tests.api_keys import KEYS, SECRETS, as_bearer, as_key, keyed_settings
 from tests.helpers import assert_problem, isolated_settings, running_api
-
-# Each key's scopes; its secret is made up per run.
-KEYS: dict[str, tuple[str, ...]] = {
-    "ops": ("admin",),
-    "reader": ("orders:read",),
-    "shop": ("orders:write",),
-    "crm": ("customers:read", "customers:write"),
-    "crm-reader": ("customers:read",),
-    "feed": ("events:read",),
-    "prom": ("metrics:read",),
-}
-SECRETS = {name: f"test-{name}-{uuid.uuid4()}" for name in KEYS}
-
-
-def key_entries() -> list[str]:
-    return [
-        f"{name}:{','.join(scopes)}:{hashlib.sha256(SECRETS[name].encode()).hexdigest()}"
-        for name, scopes in KEYS.items()
-    ]
-
-
-def as_key(name: str) -> dict[str, str]:
-    return {"X-API-Key": SECRETS[name]}
-
-
-def keyed_settings(settings: Settings, **changes: Any) -> Settings:
-    """The suite's settings with the keys above, on the session worker's task queue."""
-    return isolated_settings(
-        settings, orders_task_queue=settings.orders_task_queue, api_keys=key_entries(), **changes
-    )
 
 
 @pytest_asyncio.fixture
@@ -211,8 +181,7 @@ async def test_each_scope_opens_its_routes_and_no_others(keyed: httpx.AsyncClien
     # and ops' three calls each), and every refusal left it as it was.
     after = (await keyed.get(events, headers=as_key("reader"))).json()["page"]["totalElements"]
     assert after == before + 2 * 3
-    bearer = {"Authorization": f"Bearer {SECRETS['reader']}"}
-    assert (await keyed.get(f"/v1/orders/{order}", headers=bearer)).status_code == 200
+    assert (await keyed.get(f"/v1/orders/{order}", headers=as_bearer("reader"))).status_code == 200
 
 
 def test_every_route_declares_its_scope(settings: Settings) -> None:
