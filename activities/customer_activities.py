@@ -53,7 +53,9 @@ class CustomerActivities:
     @activity.defn(name="registerCustomer")
     def register_customer(self, input: RegisterCustomerInput) -> CustomerRecord:
         return _store(
-            lambda: customer_store.register(self._engine, input.request_id, input.details)
+            lambda: customer_store.register(
+                self._engine, input.request_id, input.details, actor=input.actor
+            )
         )
 
     @activity.defn(name="updateCustomer")
@@ -65,6 +67,7 @@ class CustomerActivities:
                 input.customer_id,
                 input.changes,
                 input.expected_version,
+                actor=input.actor,
             )
         )
 

@@ -13,9 +13,11 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from api.customers import routes as customers
 from api.customers.service import CustomerRequestOptions, CustomerService
 from api.http import health
-from api.http.deps import LinksDep, require_api_key
+from api.http.cors import V1Cors
+from api.http.deps import LinksDep, require_scope
 from api.http.docs import install_docs
 from api.http.hal import HalResponse, Resource, link, links
+from api.http.headers import SecurityHeaders
 from api.http.limits import RequestLimits
 from api.http.metrics import install_metrics
 from api.http.openapi import install_openapi
@@ -105,17 +107,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_tracing(settings, "orderflow-api")
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     install_docs(app)
-    install_openapi(app)
+    install_openapi(app, keys=bool(settings.keyring))
     if settings.api_metrics:
         install_metrics(app)
+    if settings.cors_origins:
+        app.add_middleware(V1Cors, origins=settings.cors_origins)
+    # Outermost: every answer gets the headers, a refused preflight and a 413 included.
+    app.add_middleware(SecurityHeaders)
+    # Each route declares the scope it needs (api/http/deps.py: require_scope); health
+    # probes and the docs need none.
     app.include_router(health.router)
-    guarded = [Depends(require_api_key)]
     routers = (orders, order_commands, order_events, customers, event_feed, catalog)
     for router in (module.router for module in routers):
-        app.include_router(router, dependencies=guarded)
-    app.include_router(order_commands.outcomes, dependencies=guarded)
+        app.include_router(router)
+    app.include_router(order_commands.outcomes)
 
-    @app.get("/v1", response_class=HalResponse, response_model=Resource, tags=["index"])
+    @app.get(
+        "/v1",
+        response_class=HalResponse,
+        response_model=Resource,
+        tags=["index"],
+        dependencies=[require_scope()],  # links only: any valid key
+    )
     async def read_index(to: LinksDep) -> HalResponse:
         """The entry point: where a client starts following links."""
         entry = links(

@@ -71,6 +71,7 @@ def run_api(args: argparse.Namespace) -> int:
         forwarded_allow_ips=args.forwarded_allow_ips,
         timeout_graceful_shutdown=API_GRACEFUL_SHUTDOWN_SECONDS,
         log_level=log_level,
+        server_header=False,  # no "server: uvicorn": nothing to tell a scanner
         # Header limits: the API answers 431 above API_MAX_HEADER_BYTES. h11 (when httptools
         # is not installed) must not cut in first with a bare 400, so its buffer is larger;
         # httptools has no limit of its own.
@@ -106,6 +107,19 @@ def export_catalog(args: argparse.Namespace) -> int:
 
     files = export(args.directory)
     print(f"wrote {len(files)} files under {args.directory}/")
+    return 0
+
+
+def new_key(args: argparse.Namespace) -> int:
+    from orderflow.access import ApiKey
+
+    try:
+        secret, key = ApiKey.new(args.name, args.scopes)
+    except ValueError as error:
+        print(f"orderflow keys new: {error}", file=sys.stderr)
+        return 2
+    print(f"secret (give it to the client; it is shown once and stored nowhere): {secret}")
+    print(f"settings entry (add it to API_KEYS, or as a line of API_KEYS_FILE): {key.entry()}")
     return 0
 
 
@@ -208,6 +222,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(handler=export_catalog)
     export.add_argument("directory", type=Path, metavar="DIR", help="folder to write to")
+
+    keys = add(
+        "keys",
+        None,
+        "API keys: make one",
+        "API keys have a name (recorded as the actor of what they do) and scopes; the "
+        "service keeps only the SHA-256 of each secret, in API_KEYS or API_KEYS_FILE.",
+    )
+    keys_commands = keys.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    new = keys_commands.add_parser(
+        "new",
+        help="a fresh secret and its settings entry",
+        description="Print a fresh random secret for a key named NAME with SCOPES, and the "
+        "entry that configures it (NAME:SCOPES:SHA256). Scopes: orders:read, orders:write, "
+        "customers:read, customers:write, events:read, metrics:read, admin (all of them).",
+    )
+    new.set_defaults(handler=new_key)
+    new.add_argument("name", metavar="NAME", help="the key's name, e.g. shop-frontend")
+    new.add_argument("scopes", nargs="+", metavar="SCOPE", help="what the key may do")
 
     bench = add(
         "bench",

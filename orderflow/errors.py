@@ -110,6 +110,25 @@ class IdempotencyKeyReused(DomainError):
     """An Idempotency-Key was first used for a different request."""
 
 
+# Access: who is asking, and whether they may.
+
+
+class Unauthenticated(DomainError):
+    """No API key, or one the service does not know."""
+
+    def __init__(self) -> None:
+        super().__init__("a valid API key is required (X-API-Key, or Authorization: Bearer)")
+
+
+class ScopeMissing(DomainError):
+    """A known key without any of the scopes the operation needs."""
+
+    def __init__(self, key: str, scopes: Sequence[str]) -> None:
+        needed = " or ".join(scopes)
+        super().__init__(f"API key {key!r} lacks the scope {needed} this operation needs")
+        self.scopes = list(scopes)
+
+
 # Invalid input.
 
 

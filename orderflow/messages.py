@@ -9,19 +9,30 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 from workflows.customer_types import ADDRESS_FIELDS, CustomerRecord
 from workflows.order_machine import EventType, OrderStatus
 from workflows.order_types import OrderEvent
-from workflows.values import ID_MAX, ID_MIN
+from workflows.values import ACTOR, ID_MAX, ID_MIN, UNKNOWN_ACTOR
 
 # Ids in their domain (workflows/values.py): what a BIGINT and an Int search attribute hold.
 Id = Annotated[int, Field(ge=ID_MIN, le=ID_MAX)]
 
 
 EpochMillis = Annotated[int, Field(description="Epoch milliseconds")]
+# Who caused an event: every published event says (the audit trail).
+Actor = Annotated[
+    str,
+    BeforeValidator(ACTOR.check),
+    WithJsonSchema(ACTOR.json_schema),
+    Field(
+        description="Who caused the event: the name of the API key that sent the request; "
+        "`anonymous` when the API runs without keys; `unknown` for events recorded before "
+        "orderflow recorded actors, or commands sent to Temporal by other means"
+    ),
+]
 
 
 class Shape(BaseModel):
@@ -49,6 +60,8 @@ class OrderEventData(Shape):
     lon: float | None = None
     reason: str | None = None
     command_id: str | None = None
+    # A default, for events published before actors were (the catalog requires it).
+    actor: Actor = UNKNOWN_ACTOR
     created_at: EpochMillis
     last_modified: EpochMillis = Field(description="Events are immutable: when created")
 
@@ -90,6 +103,16 @@ class CustomerData(Shape):
         return cls.model_validate({**others, "address": address or None})
 
 
+class CustomerRegisteredData(CustomerData):
+    """What CustomerRegistered publishes: the customer, and who registered it."""
+
+    actor: Actor
+
+    @classmethod
+    def of(cls, record: CustomerRecord, actor: str) -> CustomerRegisteredData:
+        return cls.model_validate({**CustomerData.from_record(record).model_dump(), "actor": actor})
+
+
 class CustomerChangesData(Shape):
     """The fields an update changed, with their new values (null: removed)."""
 
@@ -116,10 +139,12 @@ class CustomerUpdatedData(Shape):
     customer_id: Id
     version: int = Field(ge=1)
     changes: CustomerChangesData
+    actor: Actor
 
     def wire(self) -> dict[str, Any]:
         return {
             "customerId": self.customer_id,
             "version": self.version,
             "changes": self.changes.wire(),
+            "actor": self.actor,
         }

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from orderflow.access import ENTRY_FORMAT, ApiKey, check_keyring, parse_entries
 
 
 class Settings(BaseSettings):
@@ -102,8 +112,19 @@ class Settings(BaseSettings):
     public_base_url: str | None = Field(
         None, description="Fixed base URL for links; by default taken from the request."
     )
-    api_keys: list[SecretStr] = Field(
-        default_factory=list, description="If set, clients must send one as X-API-Key."
+    # API keys: each a name, scopes and the SHA-256 of its secret (orderflow/access.py). With
+    # none, the API is open and records its callers as "anonymous".
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=f"Keys, {ENTRY_FORMAT}, separated by spaces, newlines or ';'.",
+    )
+    api_keys_file: Path | None = Field(
+        None, description="A file of more keys, one entry a line ('#' starts a comment)."
+    )
+    _keyring: tuple[ApiKey, ...] = PrivateAttr(default=())
+    # Browser origins allowed to call /v1 (CORS), e.g. ["https://shop.example"]; none: CORS off.
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed to call /v1 from a browser."
     )
     api_metrics: bool = Field(True, description="Serve Prometheus metrics at /metrics")
     # Request limits: beyond them the API answers 413 / 431 (problem+json) and reads no further.
@@ -140,6 +161,48 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'orderflow.db'}"
         return self
 
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _api_key_entries(cls, value: object) -> object:
+        """Entries as given (one string, or a list of them), checked one by one."""
+        texts = [value] if isinstance(value, str) else value
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            return value  # pydantic says what is wrong with it
+        return [key.entry() for text in texts for key in parse_entries(text)]
+
+    @field_validator("api_keys_file")
+    @classmethod
+    def _api_keys_file_readable(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            parse_entries(_read(path))
+        return path
+
+    @model_validator(mode="after")
+    def _one_keyring(self) -> Self:
+        entries = "\n".join(self.api_keys)
+        if self.api_keys_file is not None:
+            entries += "\n" + _read(self.api_keys_file)
+        self._keyring = check_keyring(parse_entries(entries))
+        return self
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        """Origins separated by commas or spaces: each scheme://host[:port] (no path, as
+        browsers send it), or * for any."""
+        if isinstance(value, str):
+            value = [o for o in value.replace(",", " ").split() if o]
+        if isinstance(value, list):
+            for origin in value:
+                if not isinstance(origin, str) or not (origin == "*" or _ORIGIN.fullmatch(origin)):
+                    raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], or *)")
+        return value
+
+    @property
+    def keyring(self) -> tuple[ApiKey, ...]:
+        """Every configured key (API_KEYS and API_KEYS_FILE); empty: the API is open."""
+        return self._keyring
+
     # Live event streams (/v1/events/stream): one broadcaster per API process follows the
     # outbox (LISTEN/NOTIFY on PostgreSQL, polling on SQLite) and feeds every subscriber.
     stream_heartbeat_seconds: float = Field(
@@ -167,6 +230,16 @@ class Settings(BaseSettings):
         return timedelta(seconds=self.temporal_rpc_timeout_seconds)
 
 
+_ORIGIN = re.compile(r"https?://[^/\s:]+(:[0-9]{1,5})?")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror}") from None
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings, read once. Invalid ones stop the process with one line
@@ -176,5 +249,6 @@ def get_settings() -> Settings:
     except ValidationError as error:
         for problem in error.errors():
             variable = "_".join(str(part) for part in problem["loc"]).upper() or "settings"
-            print(f"orderflow: invalid setting {variable}: {problem['msg']}", file=sys.stderr)
+            reason = problem["msg"].removeprefix("Value error, ")  # a validator's own words
+            print(f"orderflow: invalid setting {variable}: {reason}", file=sys.stderr)
         raise SystemExit(2) from None

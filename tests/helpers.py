@@ -141,6 +141,7 @@ async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         port=free_port(),
         log_level="warning",
         timeout_graceful_shutdown=2,  # event streams stay open until cut
+        server_header=False,  # as `orderflow api` runs it
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -1,7 +1,8 @@
 """Record an order's history for the replay tests: ``python -m tests.record_history NAME``.
 
 Walks one order through every status with location updates, a refused command and two with
-values outside their domains (one the rules before those domains took), then writes its
+values outside their domains (one the rules before those domains took), sent by two actors
+(API keys' names; since v5), then writes its
 history as JSON under tests/histories/. Record a new file (never overwrite an
 old one) when the workflow changes, so running orders of every version stay replayable.
 """
@@ -35,16 +36,17 @@ async def record_walk(client: Client, order_id: int, database_url: str) -> Workf
     )
     service = OrderService(OrderWorkflows(client, OrderStartOptions.from_settings(settings)))
     async with running_worker(client, settings):
-        await service.workflows.start(order_id, 1234, 1_700_000_000_000, fresh=True)
-        await service.workflows.send(order_id, "prepareOrder", "refused-too-early", {})
+        orders = service.workflows
+        await orders.start(order_id, 1234, 1_700_000_000_000, fresh=True, actor="shop")
+        await orders.send(order_id, "prepareOrder", "refused-too-early", {}, actor="shop")
         beyond = {"restaurantId": 2**63}
-        await service.workflows.send(order_id, "assignOrder", "beyond-bigint", beyond)
+        await orders.send(order_id, "assignOrder", "beyond-bigint", beyond, actor="shop")
         lenient = {"restaurantId": " 101"}
-        await service.workflows.send(order_id, "assignOrder", "lenient-number", lenient)
+        await orders.send(order_id, "assignOrder", "lenient-number", lenient, actor="shop")
         for step, (name, params, _) in enumerate(WALK):
             location = {"lat": 52.5 + step / 100, "lon": 13.4}
-            await service.workflows.send(order_id, "updateOrderLocation", f"loc-{step}", location)
-            await service.workflows.send(order_id, name, f"step-{step}", params)
+            await orders.send(order_id, "updateOrderLocation", f"loc-{step}", location, actor="gps")
+            await orders.send(order_id, name, f"step-{step}", params, actor="shop")
         await client.get_workflow_handle(order_workflow_id(order_id)).result()
     return await client.get_workflow_handle(order_workflow_id(order_id)).fetch_history()
 

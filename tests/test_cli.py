@@ -16,7 +16,7 @@ from tests.helpers import free_port, head_revision, wait_until
 
 # The console script pip installed beside this Python (pyproject.toml's [project.scripts]).
 ORDERFLOW = str(Path(sys.executable).with_name("orderflow"))
-SUBCOMMANDS = ("run", "worker", "api", "migrate", "catalog", "bench")
+SUBCOMMANDS = ("run", "worker", "api", "migrate", "catalog", "keys", "bench")
 HEAVY = ("temporalio", "fastapi", "sqlalchemy", "sqlmodel", "pydantic", "uvicorn", "alembic")
 
 
@@ -37,7 +37,7 @@ def test_help_lists_every_subcommand(tmp_path: Path) -> None:
     assert result.stdout.startswith("usage: orderflow ")
     for name in SUBCOMMANDS:
         assert f"\n    {name} " in result.stdout, name
-    for arguments in (["worker", "--help"], ["catalog", "export", "--help"]):
+    for arguments in (["worker", "--help"], ["catalog", "export", "--help"], ["keys", "new", "-h"]):
         assert orderflow(*arguments, cwd=tmp_path).returncode == 0
     for benchmark in ("orders", "customers", "soak"):
         bench = orderflow("bench", benchmark, "--help", cwd=tmp_path)
@@ -142,8 +142,9 @@ def test_api_serves_on_the_settings_port_and_stops_on_sigterm(tmp_path: Path) ->
 
         wait_until(answers, timeout=30)
         # Proxy headers: a TLS-terminating proxy's scheme shows in the links.
-        entry = httpx.get(f"{api}/v1", headers={"X-Forwarded-Proto": "https"}).json()
-        assert entry["_links"]["self"]["href"].startswith(f"https://127.0.0.1:{port}/")
+        entry = httpx.get(f"{api}/v1", headers={"X-Forwarded-Proto": "https"})
+        assert entry.json()["_links"]["self"]["href"].startswith(f"https://127.0.0.1:{port}/")
+        assert "server" not in entry.headers  # uvicorn does not announce itself
     finally:
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=30)[0]

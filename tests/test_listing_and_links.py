@@ -6,14 +6,11 @@ import time
 
 import httpx
 
-from orderflow.settings import Settings
 from tests.helpers import (
     command,
     create_order,
     eventually,
-    isolated_settings,
     register_customer,
-    running_api,
 )
 
 
@@ -110,20 +107,3 @@ async def test_entry_point_and_docs(http: httpx.AsyncClient) -> None:
     assert "cdn" not in docs.text
     assets = await http.get("/docs-assets/swagger-ui-bundle.js")
     assert assets.status_code == 200 and len(assets.content) > 100_000
-
-
-async def test_api_keys_when_configured(
-    settings: Settings, worker: None, http: httpx.AsyncClient
-) -> None:
-    account = (await register_customer(http))["customerId"]
-    guarded = isolated_settings(settings, api_keys=["s3cret", "other"])
-    async with running_api(guarded) as http:
-        refused = await http.get("/v1/orders/1")
-        assert refused.status_code == 401
-        assert refused.headers["content-type"] == "application/problem+json"
-        assert (await http.get("/v1/orders/1", headers={"X-API-Key": "wrong"})).status_code == 401
-        allowed = await http.post(
-            "/v1/orders", json={"accountId": account}, headers={"X-API-Key": "other"}
-        )
-        assert allowed.status_code == 201
-        assert (await http.get("/healthz")).status_code == 200

@@ -88,7 +88,16 @@ def test_bad_settings_are_one_line_each_and_exit_2() -> None:
         [ORDERFLOW, "run"],
         [ORDERFLOW, "migrate"],
         [sys.executable, "worker.py", "orders"],  # the old entry point still works
-        [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory", "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.main:create_app",
+            "--factory",
+            "--port",
+            "0",
+            "--no-server-header",
+        ],
     ):
         result = subprocess.run(
             program, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from workflows.values import UNKNOWN_ACTOR
+
 ADDRESS_FIELDS = ("street", "city", "postal_code", "country")
 
 
@@ -57,6 +59,8 @@ class CustomerRecord:
 class RegisterCustomerInput:
     request_id: str
     details: CustomerDetails
+    # Who asked (the API key's name), recorded on the CustomerRegistered event.
+    actor: str = UNKNOWN_ACTOR
 
 
 @dataclass
@@ -65,6 +69,8 @@ class UpdateCustomerInput:
     customer_id: int
     changes: CustomerChanges
     expected_version: int | None = None
+    # Who asked (the API key's name), recorded on the CustomerUpdated event.
+    actor: str = UNKNOWN_ACTOR
 
 
 @dataclass

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeGuard
 
 from workflows.order_machine import EventType, OrderStatus
-from workflows.values import KEY_MAX_LENGTH
+from workflows.values import KEY_MAX_LENGTH, UNKNOWN_ACTOR, actor_or_unknown
 
 
 @dataclass
@@ -67,23 +67,29 @@ class OrderEvent:
     lat: float | None = None
     lon: float | None = None
     reason: str | None = None
+    # Who caused it (workflows/values.py): unknown for events recorded before actors were.
+    actor: str = UNKNOWN_ACTOR
 
 
 @dataclass
 class CommandSignal:
-    """Payload of every command signal; ``command_id`` makes redelivery harmless."""
+    """Payload of every command signal; ``command_id`` makes redelivery harmless, ``actor``
+    is who sent it (the API key's name), recorded on the event it appends."""
 
     command_id: str
     # Any, not a union: the data converter would coerce 52.5 to 52 trying int first.
     parameters: dict[str, Any] = field(default_factory=dict)
+    actor: str = UNKNOWN_ACTOR
 
     @staticmethod
     def read(payloads: Sequence[object]) -> CommandSignal:
         """The CommandSignal in a signal's decoded payloads, or UnreadableSignal.
 
-        Fields beyond these two are ignored, as the SDK's conversion ignored them (so a
-        later sender may add some). Whether ``command_id`` is a valid key is not checked
-        here: orders recorded before the value domains took any string.
+        Other fields are ignored, as the SDK's conversion ignored them (so a later sender
+        may add some). Whether ``command_id`` is a valid key is not checked here: orders
+        recorded before the value domains took any string. An ``actor`` that is missing (a
+        signal sent before actors were, or not by the API) or not an actor's name is
+        ``unknown``: who sent a command never decides whether it applies.
         """
         first = payloads[0] if payloads else None
         command_id = first.get("command_id") if isinstance(first, dict) else None
@@ -97,7 +103,7 @@ class CommandSignal:
         parameters = first.get("parameters", {})
         if not isinstance(parameters, dict):
             raise UnreadableSignal("parameters must be an object", known)
-        return CommandSignal(command_id, parameters)
+        return CommandSignal(command_id, parameters, actor_or_unknown(first.get("actor")))
 
 
 class UnreadableSignal(ValueError):
@@ -208,12 +214,15 @@ class OrderInput:
     continue_as_new_after_history_events: int | None = None
     remembered_outcomes: int = 1_000
     carried: OrderCarryOver | None = None
-    # The kept log travels in one continue-as-new payload (at most 2 MB, ~257 bytes an
-    # event). Published events are trimmed, but while the database is down they pile up:
-    # past this many kept events, commands that add an event but move no status (location
-    # updates) are refused rather than let the order outgrow its payload.
+    # The kept log travels in one continue-as-new payload (at most 2 MB; an event is ~260
+    # bytes, ~290 with the longest actor name). Published events are trimmed, but while the
+    # database is down they pile up: past this many kept events, commands that add an event
+    # but move no status (location updates) are refused rather than let the order outgrow
+    # its payload.
     max_events: int = 5_000
     # Published events kept in the workflow after continue-as-new (the outbox has them all).
     kept_after_continue: int = 100
     # How long events gather before they are published together (0: after each command).
     publish_delay_ms: int = 1_000
+    # Who placed the order (the API key's name), recorded on its ORDER_CREATED event.
+    actor: str = UNKNOWN_ACTOR

@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         command_id_in,
         is_key_sized,
     )
-    from workflows.values import TEXT_MAX_LENGTH, check_key
+    from workflows.values import TEXT_MAX_LENGTH, actor_or_unknown, check_key
 
 # Order events reach the outbox through a local activity (patched in: orders started before
 # it existed replay without it), since the second patch in batches gathered over
@@ -128,6 +128,7 @@ class OrderWorkflow:
                 type=EventType.ORDER_CREATED,
                 order_status=OrderStatus.ORDER_CREATED,
                 created_at=input.created_at,
+                actor=actor_or_unknown(input.actor),
             )
             self._events = [created]
         self._order.run_id = workflow.info().run_id
@@ -362,9 +363,7 @@ class OrderWorkflow:
             )
         else:
             assert transition.status is not None
-            outcome.event_id = self._apply(
-                command.name, signal.command_id, params, transition.status
-            )
+            outcome.event_id = self._apply(command.name, signal, params, transition.status)
         self._remember(outcome)
         self._stale = True
         if self._logged >= LOGGED_PER_ACTIVATION:
@@ -380,7 +379,11 @@ class OrderWorkflow:
             )
 
     def _apply(
-        self, name: str, command_id: str, params: dict[str, ParameterValue], status: OrderStatus
+        self,
+        name: str,
+        signal: CommandSignal,
+        params: dict[str, ParameterValue],
+        status: OrderStatus,
     ) -> int:
         command = COMMANDS[name]
         order = self._order
@@ -392,7 +395,8 @@ class OrderWorkflow:
             type=command.event_type,
             order_status=status,
             created_at=now,
-            command_id=command_id,
+            command_id=signal.command_id,
+            actor=signal.actor,
         )
         for parameter in command.parameters:
             if parameter.name in params:

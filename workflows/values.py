@@ -27,6 +27,11 @@ Decisions:
   new domain.
 - Keys (command ids, Idempotency-Key) are 1..KEY_MAX_LENGTH visible ASCII characters, as
   the HTTP header allows: they travel in headers and URLs and are compared byte for byte.
+- Actors (who caused an event) are the names of API keys: 1..ACTOR_MAX_LENGTH ASCII
+  letters, digits, ``.``, ``_`` and ``-``, starting with a letter or digit (no ``:`` or
+  ``,``, which separate the parts of a key's settings entry). Two names are no key's:
+  ``anonymous`` (the API runs without keys) and ``unknown`` (recorded before actors were,
+  or sent to Temporal by something other than the API).
 """
 
 from __future__ import annotations
@@ -46,6 +51,10 @@ LONGITUDE_MIN, LONGITUDE_MAX = -180.0, 180.0
 TEXT_MAX_LENGTH = 500
 KEY_MAX_LENGTH = 255
 KEY_PATTERN = r"^[\x21-\x7e]+$"  # visible ASCII: no spaces, no controls
+ACTOR_MAX_LENGTH = 32  # short: every order event carries one (see OrderInput.max_events)
+ACTOR_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+ANONYMOUS_ACTOR = "anonymous"
+UNKNOWN_ACTOR = "unknown"
 # The characters no text may hold, as a regex class body that Python, pydantic's Rust engine
 # and JSON Schema (ECMA-262) read alike; lone surrogates are refused too (not expressible so).
 CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
@@ -56,6 +65,7 @@ INTEGER_TEXT = re.compile(r"-?[0-9]{1,30}")
 NUMBER_TEXT = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?([eE][-+]?[0-9]{1,4})?")
 _NOT_IN_TEXT = re.compile(f"[{CONTROL_CHARACTERS}\ud800-\udfff]")
 _KEY = re.compile(r"[\x21-\x7e]+")
+_ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def check_id(value: object) -> int:
@@ -99,6 +109,25 @@ def check_key(value: object) -> str:
     if not isinstance(value, str) or len(value) > KEY_MAX_LENGTH or not _KEY.fullmatch(value):
         raise ValueError(f"must be 1 to {KEY_MAX_LENGTH} visible ASCII characters")
     return value
+
+
+def check_actor(value: object) -> str:
+    """The name of an API key, or one of the two names no key has."""
+    if not isinstance(value, str) or len(value) > ACTOR_MAX_LENGTH or not _ACTOR.fullmatch(value):
+        raise ValueError(
+            f"must be 1 to {ACTOR_MAX_LENGTH} ASCII letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def actor_or_unknown(value: object) -> str:
+    """``value`` if it is an actor's name, else ``unknown``: what a workflow records for a
+    signal that names no actor (sent before actors were, or not by the API)."""
+    try:
+        return check_actor(value)
+    except ValueError:
+        return UNKNOWN_ACTOR
 
 
 def _integer(value: object) -> int | None:
@@ -150,6 +179,16 @@ KEY = Domain(
     check_key,
     {"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH, "pattern": KEY_PATTERN},
 )
+ACTOR = Domain(
+    "actor",
+    check_actor,
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": ACTOR_MAX_LENGTH,
+        "pattern": ACTOR_PATTERN,
+    },
+)
 
 # For signatures and models: the base type plus the domain its values must be in.
 Id = Annotated[int, ID]
@@ -157,3 +196,4 @@ Latitude = Annotated[float, LATITUDE]
 Longitude = Annotated[float, LONGITUDE]
 Text = Annotated[str, TEXT]
 Key = Annotated[str, KEY]
+Actor = Annotated[str, ACTOR]

@@ -17,7 +17,7 @@ from api.customers.models import (
     CustomerResource,
 )
 from api.customers.service import RequestState, refusal
-from api.http.deps import CustomersDep, IdempotencyKey, LinksDep
+from api.http.deps import CallerDep, CustomersDep, IdempotencyKey, LinksDep, require_scope
 from api.http.hal import HalResponse, created, hal, hal_operation, links, numbered_links
 from api.http.links import Links
 from api.http.params import IdPath, Page, PageSize
@@ -69,22 +69,34 @@ def _etag(customer: CustomerRecord) -> dict[str, str]:
         CustomerResource,
         {**_ACCEPTED, **problem_responses(400, 409, 422, 503)},
         status_code=201,
+        dependencies=[require_scope("customers:write")],
     ),
 )
 async def register_customer(
     body: CustomerCreate,
     customers: CustomersDep,
     to: LinksDep,
+    caller: CallerDep,
     idempotency_key: IdempotencyKey = None,
 ) -> HalResponse:
     """Register a customer. Answers 201 once written; if the database is down the request is
     kept by Temporal and answered 202 with a status link, and completes when it is back."""
     request_id = register_request_id(idempotency_key or str(uuid.uuid4()))
-    state = await customers.register(RegisterCustomerInput(request_id, body.details()))
+    state = await customers.register(
+        RegisterCustomerInput(request_id, body.details(), actor=caller.name)
+    )
     return _answer(state, to, new=True)
 
 
-@router.get("", **hal_operation("Find customers", CustomerPage, problem_responses(422, 503)))
+@router.get(
+    "",
+    **hal_operation(
+        "Find customers",
+        CustomerPage,
+        problem_responses(422, 503),
+        dependencies=[require_scope("customers:read")],
+    ),
+)
 async def find_customers(
     customers: CustomersDep,
     to: LinksDep,
@@ -102,7 +114,11 @@ async def find_customers(
 @router.get(
     "/requests/{request_id}",
     **hal_operation(
-        "Customer request status", CustomerRequestResource, problem_responses(404, 503)
+        "Customer request status",
+        CustomerRequestResource,
+        problem_responses(404, 503),
+        # Whoever sent the request may follow its 202 here, and so may a reader.
+        dependencies=[require_scope("customers:read", "customers:write")],
     ),
 )
 async def read_customer_request(
@@ -146,7 +162,13 @@ async def read_customer_request(
 
 
 @router.get(
-    "/{customer_id}", **hal_operation("Get Customer", CustomerResource, problem_responses(404, 503))
+    "/{customer_id}",
+    **hal_operation(
+        "Get Customer",
+        CustomerResource,
+        problem_responses(404, 503),
+        dependencies=[require_scope("customers:read")],
+    ),
 )
 async def read_customer(customer_id: IdPath, customers: CustomersDep, to: LinksDep) -> HalResponse:
     """The customer, read directly from the database."""
@@ -160,6 +182,7 @@ async def read_customer(customer_id: IdPath, customers: CustomersDep, to: LinksD
         "Update Customer",
         CustomerResource,
         {**_ACCEPTED, **problem_responses(400, 404, 409, 412, 422, 503)},
+        dependencies=[require_scope("customers:write")],
     ),
 )
 async def update_customer(
@@ -167,6 +190,7 @@ async def update_customer(
     body: CustomerPatch,
     customers: CustomersDep,
     to: LinksDep,
+    caller: CallerDep,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> HalResponse:
@@ -180,7 +204,9 @@ async def update_customer(
     if not changes.values:
         return await read_customer(customer_id, customers, to)
     request_id = update_request_id(customer_id, idempotency_key or str(uuid.uuid4()))
-    state = await customers.update(UpdateCustomerInput(request_id, customer_id, changes, expected))
+    state = await customers.update(
+        UpdateCustomerInput(request_id, customer_id, changes, expected, actor=caller.name)
+    )
     return _answer(state, to, new=False)
 
 
@@ -197,7 +223,12 @@ def _expected_version(if_match: str | None) -> int | None:
 
 @router.get(
     "/{customer_id}/events",
-    **hal_operation("Customer events", CustomerEventPage, problem_responses(404, 503)),
+    **hal_operation(
+        "Customer events",
+        CustomerEventPage,
+        problem_responses(404, 503),
+        dependencies=[require_scope("customers:read")],
+    ),
 )
 async def list_customer_events(
     customer_id: IdPath,

@@ -15,6 +15,7 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.http.deps import require_scope
 from workflows.order_machine import COMMANDS
 
 LABELS = ("method", "route", "status", "command")
@@ -41,7 +42,7 @@ def install_metrics(app: FastAPI) -> None:
     metrics = ApiMetrics()
     app.add_middleware(MeasureRequests, metrics=metrics)
 
-    @app.get("/metrics", include_in_schema=False)
+    @app.get("/metrics", include_in_schema=False, dependencies=[require_scope("metrics:read")])
     async def read_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

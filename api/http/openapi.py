@@ -1,9 +1,13 @@
 """The OpenAPI document as the API really answers. FastAPI's own document promises less:
 
 - it documents validation errors as plain JSON, but every error here is a problem;
-- it knows nothing of the statuses every request can meet on its way in: 401 when API keys
-  are set, 413 and 431 for oversized bodies and headers, 400 for bodies that are not JSON
-  objects, 503 when Temporal or the database is down;
+- it knows nothing of the statuses every request can meet on its way in: 413 and 431 for
+  oversized bodies and headers, 400 for bodies that are not JSON objects, 503 when Temporal
+  or the database is down;
+- it does not know who may call what: each operation's scope is read from its
+  ``require_scope`` dependency and stated in its description; when API keys are set, the
+  operation requires a key (X-API-Key, or a bearer token) holding it, and may answer 401 and
+  403. Without keys nothing is required and neither status can happen, so neither is listed;
 - one route runs every command, so it cannot say which parameters each command takes:
   here each command is an operation of its own (`…/commands/assignOrder?restaurantId=`),
   with the parameters of its row of the state machine;
@@ -14,11 +18,15 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
 
+from api.http.deps import ScopeCheck
 from api.http.params import parameter_schema
 from api.http.problems import PROBLEM_JSON, ProblemDetails
 from workflows.order_machine import COMMANDS
@@ -29,20 +37,73 @@ _COMMAND_PATH = "/v1/orders/{order_id}/commands/{command}"
 _NO_DEPENDENCY = ("/v1", "/v1/catalog", "/v1/catalog/events/{name}/schema")
 
 
-def install_openapi(app: FastAPI) -> None:
+def install_openapi(app: FastAPI, *, keys: bool) -> None:
+    """The corrected document; ``keys``: whether the API is configured with API keys."""
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = _corrected(
-                get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    description=app.description,
-                    routes=app.routes,
-                )
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
             )
+            _document_scopes(document, route_scopes(app), keys=keys)
+            app.openapi_schema = _corrected(document)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# The two ways to present a key (api/http/deps.py: read_caller).
+SECURITY_SCHEMES = {
+    "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "Bearer": {"type": "http", "scheme": "bearer", "description": "The same key, as a token"},
+}
+
+
+def route_scopes(app: FastAPI) -> dict[tuple[str, str], tuple[str, ...]]:
+    """(path, method) → the scopes its ``require_scope`` asks for, for every route that has
+    one (a route without is open to anyone)."""
+    found = {}
+    for route in iter_route_contexts(app.routes):
+        dependant = route.dependant if isinstance(route.original_route, APIRoute) else None
+        if dependant is None or route.path_format is None:
+            continue
+        checks = [d.call for d in _dependencies(dependant) if isinstance(d.call, ScopeCheck)]
+        for check in checks[:1]:
+            for method in route.methods or ():
+                found[(route.path_format, method.lower())] = check.scopes
+    return found
+
+
+def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
+    for sub in dependant.dependencies:
+        yield sub
+        yield from _dependencies(sub)
+
+
+def _document_scopes(
+    document: dict[str, Any], scopes: dict[tuple[str, str], tuple[str, ...]], *, keys: bool
+) -> None:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            needed = scopes.get((path, method))
+            if needed is None:
+                continue
+            names = " or ".join(f"`{s}`" for s in needed) or "any valid key"
+            note = f"**Scope:** {names}{' (or `admin`)' if needed else ''}, when API keys are set."
+            operation["description"] = f"{operation.get('description', '').rstrip()}\n\n{note}"
+            if not keys:
+                continue
+            operation["security"] = [{name: list(needed)} for name in SECURITY_SCHEMES]
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("401", _problem("No valid API key (`WWW-Authenticate` says how)"))
+            if needed:
+                responses.setdefault("403", _problem("The key lacks the scope (`requiredScopes`)"))
+    if keys:
+        components = document.setdefault("components", {})
+        components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
 
 
 def _corrected(document: dict[str, Any]) -> dict[str, Any]:
@@ -68,10 +129,8 @@ def _document_statuses(path: str, operation: dict[str, Any]) -> None:
     responses.setdefault("431", _problem("The request's headers are too large"))
     if "requestBody" in operation:
         responses.setdefault("400", _problem("The body is not a JSON object"))
-    if path.startswith("/v1"):
-        responses.setdefault("401", _problem("No valid API key (when keys are set)"))
-        if path not in _NO_DEPENDENCY:
-            responses.setdefault("503", _problem("Temporal or the database is unreachable"))
+    if path.startswith("/v1") and path not in _NO_DEPENDENCY:
+        responses.setdefault("503", _problem("Temporal or the database is unreachable"))
     for status, response in responses.items():
         if status.startswith(("4", "5")) and "content" not in response:
             response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}

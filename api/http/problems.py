@@ -16,15 +16,19 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.http.headers import API_POLICY, SECURITY_HEADERS
 from orderflow import errors
 
 PROBLEM_JSON = "application/problem+json"
+# A 401's challenge: the two ways a client may present its key.
+CHALLENGE = 'ApiKey realm="orderflow", Bearer realm="orderflow"'
 log = logging.getLogger(__name__)
 
 
 class ProblemDetails(BaseModel):
     """An error (application/problem+json, RFC 9457). 409s about commands add
-    ``orderStatus`` and ``allowedCommands``; 422s add ``errors`` (name and reason each)."""
+    ``orderStatus`` and ``allowedCommands``; 422s add ``errors`` (name and reason each);
+    403s add ``requiredScopes`` (a key with any one of them may)."""
 
     model_config = ConfigDict(
         extra="allow",
@@ -88,12 +92,18 @@ def _refusal(error: errors.CommandRefused) -> dict[str, Any]:
     return {"orderStatus": error.status, "allowedCommands": error.allowed}
 
 
+def _scopes(error: errors.ScopeMissing) -> dict[str, Any]:
+    return {"requiredScopes": error.scopes}
+
+
 def _invalid(error: errors.InvalidInput) -> dict[str, Any]:
     return {"errors": [{"name": name, "reason": reason} for name, reason in error.errors]}
 
 
 # Domain error -> (status, problem kind, extensions). The most specific class wins.
 DOMAIN_PROBLEMS: dict[type[errors.DomainError], tuple[int, str, Extensions | None]] = {
+    errors.Unauthenticated: (401, "unauthorized", None),
+    errors.ScopeMissing: (403, "insufficient-scope", _scopes),
     errors.NotFound: (404, "not-found", None),
     errors.OrderClosed: (409, "order-closed", _refusal),
     errors.EventLogFull: (409, "event-log-full", _refusal),
@@ -118,6 +128,8 @@ def domain_problem(error: errors.DomainError) -> Problem:
     headers = {}
     if isinstance(error, errors.Unavailable):
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, errors.Unauthenticated):
+        headers["WWW-Authenticate"] = CHALLENGE
     return Problem(
         status, name, error.detail, headers=headers, **(extensions(error) if extensions else {})
     )
@@ -232,7 +244,13 @@ def _location(error: Mapping[str, Any]) -> str:
 
 async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    problem = Problem(500, "internal-error", "an unexpected error occurred; it has been logged")
+    # Answered outside every middleware (Starlette's server-error handler): harden it here.
+    problem = Problem(
+        500,
+        "internal-error",
+        "an unexpected error occurred; it has been logged",
+        headers={**SECURITY_HEADERS, "Content-Security-Policy": API_POLICY},
+    )
     return problem_response(request, problem)
 
 

@@ -8,7 +8,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from api.http.deps import IdempotencyKey, LinksDep, OrdersDep, Prefer, wants_async
+from api.http.deps import (
+    CallerDep,
+    IdempotencyKey,
+    LinksDep,
+    OrdersDep,
+    Prefer,
+    require_scope,
+    wants_async,
+)
 from api.http.hal import HalResponse, hal, hal_operation, links
 from api.http.links import Links
 from api.http.params import CommandIdPath, IdPath, repeated
@@ -43,6 +51,7 @@ router = APIRouter(prefix="/v1/orders/{order_id}/commands", tags=["commands"])
             200: hal(CommandsResource, "The commands valid now"),
             **problem_responses(404, 503),
         },
+        dependencies=[require_scope("orders:read")],
     ),
 )
 async def read_commands(order_id: IdPath, orders: OrdersDep, to: LinksDep) -> HalResponse:
@@ -79,9 +88,18 @@ _COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+_WRITE = [require_scope("orders:write")]
+
+
 @router.put(
     "/{command}",
-    **hal_operation("Run a command", OrderResource, _COMMAND_RESPONSES, description=_COMMAND_DOC),
+    **hal_operation(
+        "Run a command",
+        OrderResource,
+        _COMMAND_RESPONSES,
+        description=_COMMAND_DOC,
+        dependencies=_WRITE,
+    ),
 )
 @router.post(
     "/{command}",
@@ -90,6 +108,7 @@ _COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
         OrderResource,
         _COMMAND_RESPONSES,
         description=_COMMAND_DOC,
+        dependencies=_WRITE,
     ),
 )
 async def run_command(
@@ -97,6 +116,7 @@ async def run_command(
     request: Request,
     orders: OrdersDep,
     to: LinksDep,
+    caller: CallerDep,
     spec: Command = Depends(_command),  # noqa: B008  (FastAPI's way to resolve a path part)
     idempotency_key: IdempotencyKey = None,
     prefer: Prefer = None,
@@ -105,9 +125,9 @@ async def run_command(
     params = checked_parameters(spec, query_parameters(spec, request))
     command_id = idempotency_key or str(uuid.uuid4())
     if wants_async(prefer):
-        await orders.submit(order_id, spec, command_id, params)
+        await orders.submit(order_id, spec, command_id, params, actor=caller.name)
         return accepted(order_id, command_id, to, location=to.order(order_id))
-    result = await orders.run(order_id, spec, command_id, params)
+    result = await orders.run(order_id, spec, command_id, params, actor=caller.name)
     if isinstance(result, CommandPending):
         return accepted(order_id, command_id, to)
     return HalResponse(OrderResource.of(result.order, to))
@@ -153,6 +173,8 @@ outcomes = APIRouter(prefix="/v1/orders/{order_id}/outcomes", tags=["commands"])
             200: hal(CommandOutcomeResource, "Pending, applied or refused"),
             **problem_responses(404, 503),
         },
+        # Whoever sent the command may follow its 202 here, and so may a reader.
+        dependencies=[require_scope("orders:read", "orders:write")],
     ),
 )
 async def read_outcome(

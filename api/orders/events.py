@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.http.deps import IdempotencyKey, LinksDep, OrdersDep
+from api.http.deps import CallerDep, IdempotencyKey, LinksDep, OrdersDep, require_scope
 from api.http.hal import HalResponse, created, hal, hal_operation
 from api.http.params import IdPath, Page, PageSize
 from api.http.problems import problem_responses
@@ -29,6 +29,7 @@ router = APIRouter(prefix="/v1/orders/{order_id}/events", tags=["events"])
             200: hal(EventPage, "A page of the event log"),
             **problem_responses(404, 503),
         },
+        dependencies=[require_scope("orders:read")],
     ),
 )
 async def list_events(
@@ -52,6 +53,7 @@ async def list_events(
         "Read one event",
         EventResource,
         {200: hal(EventResource, "The event"), **problem_responses(404, 503)},
+        dependencies=[require_scope("orders:read")],
     ),
 )
 async def read_event(
@@ -72,6 +74,7 @@ async def read_event(
             **problem_responses(400, 404, 409, 422, 503),
         },
         status_code=201,
+        dependencies=[require_scope("orders:write")],
     ),
 )
 async def append_event(
@@ -79,6 +82,7 @@ async def append_event(
     body: EventAppend,
     orders: OrdersDep,
     to: LinksDep,
+    caller: CallerDep,
     idempotency_key: IdempotencyKey = None,
 ) -> HalResponse:
     """Append a domain event directly; the state machine checks it like the matching command."""
@@ -90,7 +94,7 @@ async def append_event(
         )
     params = checked_parameters(spec, body.parameters())
     command_id = idempotency_key or str(uuid.uuid4())
-    result = await orders.run(order_id, spec, command_id, params)
+    result = await orders.run(order_id, spec, command_id, params, actor=caller.name)
     if isinstance(result, CommandPending):
         return accepted(order_id, command_id, to)
     assert result.event is not None

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from orderflow.settings import Settings
 from workflows.order_types import OrderInput
+from workflows.values import UNKNOWN_ACTOR
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,9 @@ class OrderStartOptions:
             publish_delay_ms=settings.order_publish_delay_ms,
         )
 
-    def input(self, order_id: int, account_id: int, created_at: int) -> OrderInput:
+    def input(
+        self, order_id: int, account_id: int, created_at: int, *, actor: str = UNKNOWN_ACTOR
+    ) -> OrderInput:
         return OrderInput(
             order_id=order_id,
             account_id=account_id,
@@ -46,4 +49,5 @@ class OrderStartOptions:
             max_events=self.max_events,
             kept_after_continue=self.kept_after_continue,
             publish_delay_ms=self.publish_delay_ms,
+            actor=actor,
         )

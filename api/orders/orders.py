@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.http.deps import IdempotencyKey, LinksDep, OrdersDep
+from api.http.deps import CallerDep, IdempotencyKey, LinksDep, OrdersDep, require_scope
 from api.http.hal import HalResponse, created, hal, hal_operation, link, links
 from api.http.params import Id, IdPath, ListSize
 from api.http.problems import problem_responses
@@ -34,13 +34,18 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
         OrderResource,
         {201: hal(OrderResource, "The new order"), **problem_responses(400, 422, 503)},
         status_code=201,
+        dependencies=[require_scope("orders:write")],
     ),
 )
 async def create_order(
-    body: OrderCreate, orders: OrdersDep, to: LinksDep, idempotency_key: IdempotencyKey = None
+    body: OrderCreate,
+    orders: OrdersDep,
+    to: LinksDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> HalResponse:
     """Place an order: starts its workflow and answers 201 with the order in ORDER_CREATED."""
-    order = await orders.place(body.account_id, idempotency_key)
+    order = await orders.place(body.account_id, idempotency_key, actor=caller.name)
     return created(OrderResource.of(order, to))
 
 
@@ -50,6 +55,7 @@ async def create_order(
         "Read an order",
         OrderResource,
         {200: hal(OrderResource, "The order"), **problem_responses(404, 503)},
+        dependencies=[require_scope("orders:read")],
     ),
 )
 async def read_order(order_id: IdPath, orders: OrdersDep, to: LinksDep) -> HalResponse:
@@ -63,6 +69,7 @@ async def read_order(order_id: IdPath, orders: OrdersDep, to: LinksDep) -> HalRe
         "Find orders",
         OrderPage,
         {200: hal(OrderPage, "A page of orders"), **problem_responses(422, 503)},
+        dependencies=[require_scope("orders:read")],
     ),
 )
 async def list_orders(

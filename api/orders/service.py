@@ -31,6 +31,7 @@ from orderflow.errors import (
 )
 from workflows.order_machine import Command, ParameterValue, allowed_commands
 from workflows.order_types import CommandResult, EventsPage, Order, OrderEvent
+from workflows.values import UNKNOWN_ACTOR
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,11 @@ class OrderService:
         self.workflows = workflows
         self._engine = engine
 
-    async def place(self, account_id: int, idempotency_key: str | None) -> Order:
-        """A new order for a registered customer (or, with a key used before, that order)."""
+    async def place(
+        self, account_id: int, idempotency_key: str | None, *, actor: str = UNKNOWN_ACTOR
+    ) -> Order:
+        """A new order for a registered customer, placed by ``actor`` (or, with a key used
+        before, that order)."""
         if self._engine is None or not await in_database(
             customers.exists, self._engine, account_id
         ):
@@ -65,6 +69,7 @@ class OrderService:
             int(time.time() * 1000),
             fresh=allocation.new,
             keyed=idempotency_key is not None,
+            actor=actor,
         )
 
     async def find(
@@ -127,15 +132,18 @@ class OrderService:
         command: Command,
         command_id: str,
         params: Mapping[str, ParameterValue],
+        *,
+        actor: str = UNKNOWN_ACTOR,
     ) -> CommandResult | CommandPending:
-        """Signal the command, then wait (bounded) for its outcome: the synchronous path.
+        """Signal the command (sent by ``actor``), then wait (bounded) for its outcome: the
+        synchronous path.
 
         A refusal is raised as a domain error. Once the signal is recorded, the answer is
         never "unavailable": if the outcome is not known in time, it is CommandPending and
         the command's outcome resource tells the rest. Unavailable means nothing was
         recorded.
         """
-        await self.submit(order_id, command, command_id, params)
+        await self.submit(order_id, command, command_id, params, actor=actor)
         try:
             result = await self.workflows.outcome(
                 order_id, command_id, wait=self.workflows.options.command_wait.total_seconds()
@@ -153,12 +161,16 @@ class OrderService:
         command: Command,
         command_id: str,
         params: Mapping[str, ParameterValue],
+        *,
+        actor: str = UNKNOWN_ACTOR,
     ) -> None:
         """Signal the command (the asynchronous path); a closed order refuses it, unless
         this is a retry of a command that ran before it closed. Raises Unavailable only
         when Temporal certainly did not record the signal."""
         try:
-            sent = await self.workflows.send(order_id, command.name, command_id, params)
+            sent = await self.workflows.send(
+                order_id, command.name, command_id, params, actor=actor
+            )
         except OrderNotFound:
             order = await self._archived(order_id)
             raise OrderClosed(order_id, order.status.value) from None

@@ -39,6 +39,7 @@ from workflows.order_types import (
     OrderEvent,
 )
 from workflows.order_workflow import OrderWorkflow
+from workflows.values import UNKNOWN_ACTOR
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,16 @@ class OrderWorkflows:
         )
 
     async def start(
-        self, order_id: int, account_id: int, created_at: int, *, fresh: bool, keyed: bool = False
+        self,
+        order_id: int,
+        account_id: int,
+        created_at: int,
+        *,
+        fresh: bool,
+        keyed: bool = False,
+        actor: str = UNKNOWN_ACTOR,
     ) -> Order:
-        """Start the order's workflow and return the order.
+        """Start the order's workflow (placed by ``actor``) and return the order.
 
         A ``fresh`` order id (just handed out by the database) has no workflow yet, so the
         order is known from the start alone, without waiting for a worker to run it: under
@@ -88,7 +96,7 @@ class OrderWorkflows:
             try:
                 handle = await self._client.start_workflow(
                     OrderWorkflow.run,
-                    self.options.input(order_id, account_id, created_at),
+                    self.options.input(order_id, account_id, created_at, actor=actor),
                     id=workflow_id,
                     task_queue=self.options.task_queue,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -165,10 +173,16 @@ class OrderWorkflows:
             )
 
     async def send(
-        self, order_id: int, command: str, command_id: str, parameters: Mapping[str, ParameterValue]
+        self,
+        order_id: int,
+        command: str,
+        command_id: str,
+        parameters: Mapping[str, ParameterValue],
+        *,
+        actor: str = UNKNOWN_ACTOR,
     ) -> bool:
-        """Signal a command; False when the order has already closed."""
-        signal = CommandSignal(command_id=command_id, parameters=dict(parameters))
+        """Signal a command sent by ``actor``; False when the order has already closed."""
+        signal = CommandSignal(command_id=command_id, parameters=dict(parameters), actor=actor)
         async with self._temporal_errors(order_id):
             try:
                 await self._handle(order_id).signal(command, signal, rpc_timeout=self._timeout)

@@ -16,13 +16,19 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.customers.models import CustomerCreate, CustomerPatch
-from api.http.deps import LinksDep
+from api.http.deps import LinksDep, require_scope
 from api.http.hal import HalResponse, Resource, links
 from api.http.params import parameter_schema
 from api.http.problems import problem_responses
 from api.orders.models import OrderCreate
 from orderflow.errors import NotFound
-from orderflow.messages import CustomerData, CustomerUpdatedData, Id, OrderEventData, Shape
+from orderflow.messages import (
+    CustomerRegisteredData,
+    CustomerUpdatedData,
+    Id,
+    OrderEventData,
+    Shape,
+)
 from workflows.order_machine import (
     COMMAND_BY_EVENT_TYPE,
     COMMANDS,
@@ -105,7 +111,9 @@ def _order_event_schema(event_type: EventType) -> dict[str, Any]:
             del properties[name]
     properties["type"] = {"const": event_type.value}
     required = [p.name for p in parameters if p.required and p.name in carried]
-    schema["required"] = [*schema["required"], *required]
+    # Every published event names its actor (events published before actors were are
+    # rendered with "unknown"), though the model has a default for reading those back.
+    schema["required"] = [*schema["required"], "actor", *required]
     schema["title"] = event_type.message
     return schema
 
@@ -121,7 +129,7 @@ def _message(owner: str, service: str) -> Callable[..., Message]:
 
 def _customer_messages() -> list[Message]:
     message = _message(CUSTOMERS, "customer-api")
-    created = _schema(CustomerData, serialization=True)
+    created = _schema(CustomerRegisteredData, serialization=True)
     updated = _schema(CustomerUpdatedData, serialization=True)
     return [
         message(
@@ -199,7 +207,11 @@ def build_catalog() -> tuple[Message, ...]:
     return (*_customer_messages(), *_order_messages())
 
 
-router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
+# The catalog holds schemas, not data; it is part of the published events' contract (each
+# CloudEvent's dataschema points here), so their readers' scope reads it.
+router = APIRouter(
+    prefix="/v1/catalog", tags=["catalog"], dependencies=[require_scope("events:read")]
+)
 
 
 @router.get("", summary="The message catalog", response_class=HalResponse, response_model=Catalog)

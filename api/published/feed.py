@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from api.http.deps import EngineDep, LinksDep
+from api.http.deps import EngineDep, LinksDep, require_scope
 from api.http.hal import HalResponse, hal_operation, link, links
 from api.http.links import Links
 from api.http.params import EventTypeName, PageSize, Position
@@ -23,7 +23,11 @@ from orderflow.database import outbox
 from orderflow.database.calls import in_database
 from orderflow.database.outbox import OutboxEvent
 
-router = APIRouter(prefix="/v1/events", tags=["published events"])
+router = APIRouter(
+    prefix="/v1/events",
+    tags=["published events"],
+    dependencies=[require_scope("events:read")],
+)
 
 _POSITION = re.compile(r"[0-9]{1,18}")
 Types = Annotated[list[str], Query(alias="type", description="Only these types (repeatable)")]
@@ -154,7 +158,7 @@ class _Frames:
         cached = self._frames.get(id(event))
         if cached is not None and cached[0] is event and cached[1] == to.base:
             return cached[2]
-        data = CloudEvent.of(event, to).model_dump_json()
+        data = CloudEvent.of(event, to).model_dump_json(exclude_none=True)
         frame = f"id: {event.position}\nevent: {event.type}\ndata: {data}\n\n"
         self._frames[id(event)] = (event, to.base, frame)
         if len(self._frames) > self._size:

@@ -14,14 +14,14 @@ from sqlmodel import Field, Session, SQLModel, select
 from orderflow.database.columns import ID
 from orderflow.database.outbox import OutboxEvent, append_new, new_event
 from orderflow.errors import CustomerNotFound, DuplicateEmail, InvalidCustomerData, VersionMismatch
-from orderflow.messages import CustomerChangesData, CustomerData
+from orderflow.messages import CustomerChangesData, CustomerRegisteredData
 from workflows import customer_fields as fields
 from workflows.customer_types import (
     CustomerChanges,
     CustomerDetails,
     CustomerRecord,
 )
-from workflows.values import is_id
+from workflows.values import UNKNOWN_ACTOR, actor_or_unknown, is_id
 
 
 class Customer(SQLModel, table=True):
@@ -74,14 +74,16 @@ def _event_id(request_id: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"orderflow:customer-request:{request_id}"))
 
 
-def _customer_event(row: Customer, kind: str, request_id: str, data: dict[str, Any]) -> OutboxEvent:
+def _customer_event(
+    row: Customer, kind: str, request_id: str, actor: str, data: dict[str, Any]
+) -> OutboxEvent:
     assert row.id is not None
     return new_event(
         event_id=_event_id(request_id),
         type=kind,
         source=f"/v1/customers/{row.id}",
         subject=str(row.id),
-        data={"customerId": row.id, "version": row.version, **data},
+        data={"customerId": row.id, "version": row.version, **data, "actor": actor},
         time=row.last_modified,
     )
 
@@ -118,8 +120,11 @@ def _violates_unique(error: IntegrityError, column: str) -> bool:
     return f"UNIQUE constraint failed: customer.{column}" in str(cause)  # sqlite3
 
 
-def register(engine: Engine, request_id: str, details: CustomerDetails) -> CustomerRecord:
-    """Insert the customer and its CustomerRegistered event; a retry returns the first row.
+def register(
+    engine: Engine, request_id: str, details: CustomerDetails, *, actor: str = UNKNOWN_ACTOR
+) -> CustomerRecord:
+    """Insert the customer and its CustomerRegistered event (recording ``actor``, who asked);
+    a retry returns the first row.
 
     Raises DuplicateEmail, or InvalidCustomerData for details outside their domain.
     """
@@ -149,14 +154,9 @@ def register(engine: Engine, request_id: str, details: CustomerDetails) -> Custo
                 raise  # another rule of the table: the activity reports it as a data error
             return _after_conflict(engine, request_id, details.email)
         record = to_record(row)
-        append_new(
-            session,
-            [
-                _customer_event(
-                    row, "CustomerRegistered", request_id, CustomerData.from_record(record).wire()
-                )
-            ],
-        )
+        actor = actor_or_unknown(actor)
+        data = CustomerRegisteredData.of(record, actor).wire()
+        append_new(session, [_customer_event(row, "CustomerRegistered", request_id, actor, data)])
         session.commit()
         return record
 
@@ -175,8 +175,11 @@ def update(
     customer_id: int,
     changes: CustomerChanges,
     expected_version: int | None = None,
+    *,
+    actor: str = UNKNOWN_ACTOR,
 ) -> CustomerRecord:
-    """Apply a partial update and its CustomerUpdated event (with the changed fields).
+    """Apply a partial update and its CustomerUpdated event (with the changed fields and
+    ``actor``, who asked).
 
     A retry of a request that was applied returns the customer as it is, unchanged. An id
     outside 1..2**63-1 names no customer (and is not asked of the database).
@@ -213,7 +216,8 @@ def update(
             raise  # another rule of the table: the activity reports it as a data error
         record = to_record(row)
         data = {"changes": CustomerChangesData.from_columns(changed).wire()}
-        append_new(session, [_customer_event(row, "CustomerUpdated", request_id, data)])
+        event = _customer_event(row, "CustomerUpdated", request_id, actor_or_unknown(actor), data)
+        append_new(session, [event])
         session.commit()
         return record
 
