@@ -173,7 +173,8 @@ def test_what_was_recorded_before_actors_reads_as_unknown() -> None:
     event = converter.from_payloads([payload], [OrderEvent])[0]
     assert event.actor == "unknown" and event.type == EventType.ORDER_CREATED
     # An event published before actors, read back from the outbox and shown in the feed.
-    data = OrderEvent(1, 1, EventType.ORDER_CREATED, OrderStatus.ORDER_CREATED, 1).public()
+    event = OrderEvent(1, 1, EventType.ORDER_CREATED, OrderStatus.ORDER_CREATED, 1)
+    data = OrderEventData.from_event(event).wire()
     del data["actor"]
     assert OrderEventData.model_validate(data).event().actor == "unknown"
     row = new_event(
