@@ -1,6 +1,8 @@
 """schemathesis (4.x) against the live API, a worker behind it: every check, generated
 requests in every phase, stateful sequences that follow the OpenAPI links. It must find
-nothing: the document promises exactly what the API does."""
+nothing: the document promises exactly what the API does. API keys are on, as in
+production: schemathesis sends an admin key, and its ignored_auth check sends requests
+without one (and with a wrong one), which must be refused."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import pytest
 import pytest_asyncio
 
 from orderflow.settings import Settings
+from tests.api_keys import SECRETS, keyed_settings
 from tests.conftest import new_postgres_database, start_dev_server
 from tests.helpers import isolated_settings, running_api, running_worker
 
@@ -36,7 +39,9 @@ async def own_stack(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     try:
         with new_postgres_database() as url:
             address = env.client.service_client.config.target_host
-            own = isolated_settings(settings, temporal_address=address, database_url=url)
+            own = isolated_settings(
+                keyed_settings(settings), temporal_address=address, database_url=url
+            )
             async with running_worker(env.client, own, customers=True), running_api(own) as http:
                 yield http
     finally:
@@ -72,6 +77,8 @@ async def test_schemathesis_finds_nothing(own_stack: httpx.AsyncClient, tmp_path
         "30",
         "--generation-database",
         ":memory:",
+        "--header",
+        f"X-API-Key: {SECRETS['ops']}",
         # A live event stream never ends: nothing a request/response fuzzer can judge.
         "--exclude-path",
         "/v1/events/stream",

@@ -78,10 +78,10 @@ def wants_async(prefer: str | None) -> bool:
     )
 
 
-def read_caller(request: Request, settings: SettingsDep) -> Caller:
+async def read_caller(request: Request, settings: SettingsDep) -> Caller:
     """Who sent the request: the key given as ``X-API-Key`` (or ``Authorization: Bearer``),
     or anonymous when the service has no keys. A missing or unknown key is Unauthenticated
-    (401)."""
+    (401). Async, though it never waits: a hash is cheaper than a trip to the threadpool."""
     if not settings.keyring:
         return ANONYMOUS
     secret = request.headers.get("x-api-key") or _bearer(request.headers.get("authorization"))
@@ -108,7 +108,7 @@ class ScopeCheck:
     def __init__(self, scopes: Sequence[str]) -> None:
         self.scopes = tuple(scopes)
 
-    def __call__(self, request: Request, caller: CallerDep) -> Caller:
+    async def __call__(self, request: Request, caller: CallerDep) -> Caller:
         if not caller.may(self.scopes):
             log.info("%s refused to key %r: needs %s", request.url.path, caller.name, self.scopes)
             raise ScopeMissing(caller.name, self.scopes)
