@@ -29,7 +29,7 @@ from orderflow import temporal
 from orderflow.cli import command_line
 from orderflow.database.engine import DatabaseTimeouts, create_database_engine
 from orderflow.database.migrate import upgrade
-from orderflow.encryption import new_key_entry
+from orderflow.encryption import KeyRingError, new_key_entry
 from orderflow.settings import Settings, get_settings
 from orderflow.supervisor import Child, RestartPolicy, StopRequested, Supervisor
 from workflows.order_names import SEARCH_ATTRIBUTES
@@ -196,6 +196,11 @@ def main() -> int:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings = with_embedded_keys(settings)
+    try:
+        temporal.key_ring(settings)
+    except KeyRingError as error:
+        print(f"orderflow could not start: {error}", file=sys.stderr, flush=True)
+        return 2
     engine = create_database_engine(settings.database_url, DatabaseTimeouts.from_settings(settings))
     upgrade(engine)
     engine.dispose()

@@ -61,10 +61,12 @@ class KeyRing:
         """Entries ``id:base64key`` separated by commas or new lines, newest last; blank
         lines and ``#`` comments are ignored. Errors name the entry, never the key."""
         keys: dict[str, bytes] = {}
-        for entry in re.split(r"[,\n]", text):
-            entry = entry.split("#", 1)[0].strip()
-            if not entry:
-                continue
+        entries = (
+            entry.strip()
+            for line in text.splitlines()
+            for entry in line.split("#", 1)[0].split(",")
+        )
+        for entry in filter(None, entries):
             key_id, separator, encoded = entry.partition(":")
             key_id = key_id.strip()
             if not separator or not KEY_ID_PATTERN.fullmatch(key_id):

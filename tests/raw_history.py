@@ -3,7 +3,6 @@ reach Temporal (or its Web UI's HTTP API) sees. Payloads must all be ciphertext.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -74,18 +73,15 @@ def assert_only_ciphertext(
 
 def ui_payloads(body: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
     """The payloads in a JSON history from the Web UI's HTTP API (proto JSON: metadata and
-    data in base64), search attributes left out."""
+    data in base64), search attributes and the SDK's bookkeeping left out."""
     if isinstance(body, dict):
         if isinstance(body.get("metadata"), dict) and "encoding" in body["metadata"]:
             yield path, body
             return
+        markers = path.endswith("markerRecordedEventAttributes.details")
         for key, value in body.items():
-            if key != "searchAttributes":
+            if key != "searchAttributes" and not (markers and key in SDK_BOOKKEEPING):
                 yield from ui_payloads(value, f"{path}.{key}")
     elif isinstance(body, list):
         for index, value in enumerate(body):
             yield from ui_payloads(value, f"{path}[{index}]")
-
-
-def ui_encoding(payload: dict[str, Any]) -> bytes:
-    return base64.b64decode(payload["metadata"]["encoding"])

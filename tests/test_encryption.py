@@ -57,7 +57,7 @@ def plain_payload(value: object) -> Payload:
 
 def test_the_newest_key_is_the_last_and_comments_are_ignored() -> None:
     a, b = new_key_entry("2024-a"), new_key_entry("2025-b")
-    keys = KeyRing.parse(f"# rotated yearly\n{a}\n\n{b}  # current\n")
+    keys = KeyRing.parse(f"# rotated yearly, id:base64key\n{a}\n\n{b}  # current, newest\n")
     assert list(keys.keys) == ["2024-a", "2025-b"] and keys.newest == "2025-b"
     assert ring(a, b).keys == keys.keys
 

@@ -14,8 +14,6 @@ from temporalio.api.common.v1 import Payload
 _CHARACTER = "[A-Za-z0-9+/_-]"
 BASE64_PATTERN = rf"^(?:{_CHARACTER}{{4}})*(?:{_CHARACTER}{{2}}(?:==)?|{_CHARACTER}{{3}}=?)?$"
 Base64 = Annotated[str, StringConstraints(pattern=BASE64_PATTERN)]
-# Payloads in one request: a page of history events carries at most a few hundred.
-MAX_PAYLOADS = 10_000
 
 
 class CodecPayload(BaseModel):
@@ -45,7 +43,8 @@ class CodecPayload(BaseModel):
 class CodecPayloads(BaseModel):
     """The body of a codec request and of its answer: payloads, in the same order."""
 
-    payloads: list[CodecPayload] = Field(max_length=MAX_PAYLOADS)
+    # As many as fit in the body (CODEC_MAX_BODY_BYTES).
+    payloads: list[CodecPayload]
 
 
 def _encode(data: bytes) -> str:
