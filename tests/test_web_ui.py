@@ -182,7 +182,9 @@ def test_with_api_keys_the_web_ui_decodes_once_the_browser_is_signed_in(
             page.locator("[data-testid=data-encoder-status-error]").click(timeout=RENDERED_MS)
             page.click("[data-testid=use-local-endpoint-input]")
             page.get_by_label("Codec Server browser endpoint").fill(codec)
-            page.check("#pass-access-credentials")
+            # A toggle switch: its checkbox is hidden under the drawing, its label is clicked.
+            page.get_by_text("Include cross-origin credentials", exact=True).click()
+            assert page.locator("#pass-access-credentials").is_checked()
             page.click("[data-testid=confirm-modal-button]")
             page.reload()
             page.get_by_text(customer["email"]).first.wait_for(timeout=RENDERED_MS)
