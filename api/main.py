@@ -10,6 +10,8 @@ from datetime import timedelta
 from fastapi import Depends, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from api.codec import routes as codec
+from api.codec.cors import CodecCors
 from api.customers import routes as customers
 from api.customers.service import CustomerRequestOptions, CustomerService
 from api.http import health
@@ -34,6 +36,7 @@ from api.published import feed as event_feed
 from api.published.broadcast import Broadcaster, StreamOptions
 from orderflow import temporal
 from orderflow.database.engine import DatabaseTimeouts, create_database_engine
+from orderflow.encryption import EncryptionCodec
 from orderflow.health import temporal_health
 from orderflow.settings import Settings, get_settings
 from orderflow.telemetry import configure_logging, configure_tracing
@@ -57,6 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Lazy: the API starts, and answers 503, while Temporal is down.
         client = await temporal.connect(settings, lazy=True)
         app.state.client = client
+        # The Web UI's codec uses the very codec of the API's client.
+        payload_codec = client.data_converter.payload_codec
+        app.state.codec = payload_codec if isinstance(payload_codec, EncryptionCodec) else None
         if await temporal_health(client) != "ok":
             log.warning(
                 "Temporal at %s is unreachable: answering 503 until it is",
@@ -102,6 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestLimits,
         max_body_bytes=settings.api_max_body_bytes,
         max_header_bytes=settings.api_max_header_bytes,
+        # The Web UI sends whole history payloads to decode (one may reach 2 MB).
+        larger_bodies={"/codec/": settings.codec_max_body_bytes},
     )
     if settings.tracing:
         configure_tracing(settings, "orderflow-api")
@@ -121,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (module.router for module in routers):
         app.include_router(router)
     app.include_router(order_commands.outcomes)
+    app.include_router(codec.router)  # guarded by its own dependency (api/codec/access.py)
 
     @app.get(
         "/v1",
@@ -144,4 +153,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return HalResponse(Resource(links=entry))
 
+    # Last, so outermost: the codec's preflights are answered before anything else.
+    app.add_middleware(CodecCors, origins=settings.codec_origins)
     return app

@@ -33,11 +33,28 @@ def run_embedded(args: argparse.Namespace) -> int:
     return embedded.main()
 
 
+def encryption_keys_missing() -> int | None:
+    """Exit code 2, with one line saying why, when payload encryption is on and its keys
+    are missing or unusable: the API and workers do not start without them."""
+    from orderflow.encryption import KeyRingError
+    from orderflow.settings import get_settings
+    from orderflow.temporal import key_ring
+
+    try:
+        key_ring(get_settings())
+    except KeyRingError as error:
+        print(f"orderflow: {error}", file=sys.stderr)
+        return 2
+    return None
+
+
 def run_worker(args: argparse.Namespace) -> int:
     import asyncio
 
     import worker
 
+    if (code := encryption_keys_missing()) is not None:
+        return code
     kinds = list(dict.fromkeys(args.kinds)) or list(WORKER_KINDS)
     code = asyncio.run(worker.main(kinds))
     # The worker has stopped (or never started); the SDK's runtime threads may still be
@@ -61,6 +78,8 @@ def run_api(args: argparse.Namespace) -> int:
     from orderflow.settings import get_settings
 
     settings = get_settings()  # before uvicorn: invalid settings are one line each, exit 2
+    if (code := encryption_keys_missing()) is not None:
+        return code
     log_level = args.log_level or logging.getLevelName(settings.log_level.upper())
     uvicorn.run(
         "api.main:create_app",

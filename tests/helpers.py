@@ -18,11 +18,15 @@ from temporalio.worker import Worker
 from api.main import create_app
 from orderflow.bench.stack import free_port
 from orderflow.database.engine import DatabaseTimeouts, create_database_engine
+from orderflow.encryption import new_key_entry
 from orderflow.settings import Settings
 from tests.contract import ResponseContract
 from worker import build_customer_worker, build_worker
 
 T = TypeVar("T")
+# The suite encrypts every payload, as production does: one key ring for the session, handed
+# to the processes it starts through ENCRYPTION_KEYS.
+TEST_ENCRYPTION_KEYS = new_key_entry("tests-1")
 # Every API the suite starts holds its responses against its OpenAPI document.
 CONTRACTS: list[ResponseContract] = []
 

@@ -28,11 +28,21 @@ def worker_environment(settings: Settings) -> dict[str, str]:
         "ORDERS_TASK_QUEUE": settings.orders_task_queue,
         "DATABASE_URL": settings.database_url,
         "WORKER_GRACEFUL_SHUTDOWN_SECONDS": "10",
+        **encryption_environment(settings),
         **(
             {"WORKER_METRICS_ADDRESS": settings.worker_metrics_address}
             if settings.worker_metrics_address
             else {}
         ),
+    }
+
+
+def encryption_environment(settings: Settings) -> dict[str, str]:
+    """ENCRYPTION and the key ring of ``settings``, for a process of the service."""
+    keys = settings.encryption_keys
+    return {
+        "ENCRYPTION": "on" if settings.encryption else "off",
+        **({"ENCRYPTION_KEYS": keys.get_secret_value()} if keys is not None else {}),
     }
 
 

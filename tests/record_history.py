@@ -5,6 +5,10 @@ values outside their domains (one the rules before those domains took), sent by 
 (API keys' names; since v5), then writes its
 history as JSON under tests/histories/. Record a new file (never overwrite an
 old one) when the workflow changes, so running orders of every version stay replayable.
+
+Recorded histories are in plaintext on purpose, so a reviewer can read them: the replay
+tests replay them through the service's encrypting converter, which reads payloads that
+were written before encryption as they are (running orders from then keep working).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import uuid
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DataConverter
 
 from api.orders.options import OrderStartOptions
 from api.orders.service import OrderService
@@ -32,7 +37,10 @@ HISTORIES = Path(__file__).parent / "histories"
 async def record_walk(client: Client, order_id: int, database_url: str) -> WorkflowHistory:
     """Walk order ``order_id`` through its lifecycle on ``client`` and return its history."""
     settings = Settings(
-        _env_file=None, orders_task_queue=f"record-{uuid.uuid4()}", database_url=database_url
+        _env_file=None,
+        orders_task_queue=f"record-{uuid.uuid4()}",
+        database_url=database_url,
+        encryption=False,  # the worker runs on ``client``, whose converter decides
     )
     service = OrderService(OrderWorkflows(client, OrderStartOptions.from_settings(settings)))
     async with running_worker(client, settings):
@@ -57,7 +65,7 @@ async def main(name: str) -> None:
     target = HISTORIES / f"{name}.json"
     if target.exists():
         raise SystemExit(f"{target} exists: record under a new name")
-    env = await start_dev_server()
+    env = await start_dev_server(converter=DataConverter.default)
     try:
         with tempfile.TemporaryDirectory() as folder:
             database_url = f"sqlite:///{folder}/orderflow.db"

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from orderflow.catalog_export import export
-from tests.helpers import free_port, head_revision, wait_until
+from tests.helpers import TEST_ENCRYPTION_KEYS, free_port, head_revision, wait_until
 
 # The console script pip installed beside this Python (pyproject.toml's [project.scripts]).
 ORDERFLOW = str(Path(sys.executable).with_name("orderflow"))
@@ -121,6 +121,7 @@ def test_api_serves_on_the_settings_port_and_stops_on_sigterm(tmp_path: Path) ->
         "API_PORT": str(port),
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",  # down: the API starts anyway
         "DATABASE_URL": f"sqlite:///{tmp_path}/orderflow.db",
+        "ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,
     }
     process = subprocess.Popen(
         [ORDERFLOW, "api", "--forwarded-allow-ips", "*", "--log-level", "warning"],
@@ -151,3 +152,27 @@ def test_api_serves_on_the_settings_port_and_stops_on_sigterm(tmp_path: Path) ->
     # uvicorn shuts down cleanly, then re-raises the signal it caught, as its own CLI does.
     assert process.returncode in (0, -signal.SIGTERM), output
     assert "Traceback" not in output
+
+
+def test_the_api_and_workers_refuse_to_start_without_encryption_keys(tmp_path: Path) -> None:
+    """Outside the embedded stack nobody makes keys: no key, no start, one line saying what
+    to set; ENCRYPTION=off is the explicit way to run in plaintext."""
+    database = f"sqlite:///{tmp_path}/orderflow.db"
+    result = orderflow("api", cwd=tmp_path, DATABASE_URL=database)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("orderflow: payload encryption is on but no key is configured")
+    assert "ENCRYPTION_KEYS" in line and "ENCRYPTION=off" in line
+    broken = orderflow("api", cwd=tmp_path, DATABASE_URL=database, ENCRYPTION_KEYS="k1:c2hvcnQ=")
+    assert broken.returncode == 2
+    assert broken.stderr.strip().splitlines() == [
+        "orderflow: invalid setting ENCRYPTION_KEYS: Value error, the key ring: key 'k1' has 5 "
+        "bytes, AES-256 needs 32"
+    ]
+    missing = tmp_path / "no-such-file"
+    result = orderflow("worker", cwd=tmp_path, ENCRYPTION_KEYS_FILE=str(missing))
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == f"orderflow: cannot read the key file {missing}: No such file or directory"
+    )

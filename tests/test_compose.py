@@ -20,7 +20,9 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from orderflow import cli
+from orderflow.encryption import new_key_entry
 from orderflow.settings import Settings
+from orderflow.temporal import key_ring
 from workflows.order_names import SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,9 +32,21 @@ OURS = {name: s for name, s in SERVICES.items() if s.get("build") == "."}
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 
+# What an operator must set (${VAR:?message}): compose refuses to start without it.
+REQUIRED = {"ENCRYPTION_KEYS": new_key_entry("compose-1")}
+
+
 def resolved(value: object) -> str:
-    """A compose value with ${VAR:-default} replaced by its default."""
-    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))
+    """A compose value with ${VAR:-default} replaced by its default, and ${VAR:?message}
+    by what an operator would set."""
+    text = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))
+    return re.sub(r"\$\{([A-Z_]+):\?[^}]*\}", lambda m: REQUIRED[m[1]], text)
+
+
+def service_settings(name: str) -> Settings:
+    """The settings one of our services runs with."""
+    environment = {key: resolved(value) for key, value in OURS[name]["environment"].items()}
+    return Settings(_env_file=None, **{k.lower(): v for k, v in environment.items()})  # type: ignore[arg-type]
 
 
 def image_command() -> list[str]:
@@ -87,7 +101,7 @@ def test_our_services_are_configured_only_by_settings_variables() -> None:
     for name, service in OURS.items():
         environment = {key: resolved(value) for key, value in service["environment"].items()}
         assert set(environment) <= fields, (name, set(environment) - fields)
-        settings = Settings(_env_file=None, **{k.lower(): v for k, v in environment.items()})  # type: ignore[arg-type]
+        settings = service_settings(name)
         host, port = settings.temporal_address.split(":")
         assert host in SERVICES and f"{port}:{port}" in SERVICES[host]["ports"]
         database = make_url(settings.database_url)
@@ -100,6 +114,21 @@ def test_our_services_are_configured_only_by_settings_variables() -> None:
         )
         ui_port = settings.ui_url.rsplit(":", 1)[1]
         assert f"{ui_port}:8080" in SERVICES["temporal-ui"]["ports"]
+        # Payloads encrypted, with keys the operator must give (none are made up here).
+        assert settings.encryption and key_ring(settings) is not None
+        assert "${ENCRYPTION_KEYS:?" in service["environment"]["ENCRYPTION_KEYS"]
+
+
+def test_the_web_ui_decodes_through_the_api() -> None:
+    """The UI container's codec is the API's /codec as a browser reaches it, the browser
+    sends its sign-in cookie, and the API lets the UI's origin read the answers."""
+    ui = SERVICES["temporal-ui"]["environment"]
+    api = service_settings("api")
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == api.codec_url == "http://localhost:8000/codec"
+    assert f"{api.api_port}:{api.api_port}" in OURS["api"]["ports"]
+    assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
+    ui_port = SERVICES["temporal-ui"]["ports"][0].split(":")[0]
+    assert f"http://localhost:{ui_port}" in api.codec_origins
 
 
 def test_ports_and_health_agree() -> None:
@@ -158,7 +187,20 @@ def test_docker_compose_validates_the_file() -> None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("CI installs docker-compose to validate the file")
         pytest.skip("docker-compose is not installed here (apt-get install docker-compose)")
+    environment = {k: v for k, v in os.environ.items() if k not in REQUIRED}
     result = subprocess.run(
-        ["docker-compose", "config", "-q"], cwd=ROOT, capture_output=True, text=True
+        ["docker-compose", "config", "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**environment, **REQUIRED},
     )
     assert result.returncode == 0, result.stderr
+    unset = subprocess.run(
+        ["docker-compose", "config", "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    assert unset.returncode != 0 and "set ENCRYPTION_KEYS" in unset.stderr

@@ -153,7 +153,10 @@ async def test_a_request_the_database_refuses_ends_as_failed(
             assert_problem(again, 422, "invalid-parameter")
             # Failing is a history today's workflow code replays.
             handle = client.get_workflow_handle(request_workflow_id(f"register-{key}"))
-            replayer = Replayer(workflows=[RegisterCustomerWorkflow, UpdateCustomerWorkflow])
+            replayer = Replayer(
+                workflows=[RegisterCustomerWorkflow, UpdateCustomerWorkflow],
+                data_converter=client.data_converter,
+            )
             await replayer.replay_workflow(await handle.fetch_history())
 
             # Answered 202 first: the status link says failed within a bounded wait.

@@ -38,10 +38,15 @@ def test_make_run_starts_the_stack_keeps_orders_and_stops(tmp_path: Path) -> Non
             f"http://localhost:{ui_port}/namespaces/default/workflows/order-1/"
             in (order["_links"]["history"]["href"])
         )
-        assert retention_days(stack.temporal_address) == 30
+        assert retention_days(stack) == 30
     assert not [pid for pid in pids if alive(pid)]
-    # DATA_DIR holds all the state: the dev server's file and the customer database.
+    # DATA_DIR holds all the state: the dev server's file, the encryption keys the stack
+    # made on its first start (its owner's alone), and the customer database.
     assert (data / "temporal.db").exists()
+    keys = data / "encryption-keys"
+    assert keys.stat().st_mode & 0o777 == 0o600
+    first_keys = keys.read_text()
+    assert first_keys.splitlines()[-1].startswith("embedded-1:")
     with sqlite3.connect(data / "orderflow.db") as database:
         emails = database.execute("SELECT email FROM customer").fetchall()
     assert emails == [("ada@example.com",)]
@@ -61,3 +66,4 @@ def test_make_run_starts_the_stack_keeps_orders_and_stops(tmp_path: Path) -> Non
             return sorted(o["orderId"] for o in body["_embedded"]["orders"]) == [1, 2]
 
         wait_until(both_listed)
+    assert keys.read_text() == first_keys  # kept, not made again

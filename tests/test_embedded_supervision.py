@@ -119,7 +119,7 @@ def test_every_child_killed_is_restarted_and_the_order_carries_on(tmp_path: Path
         assert [e["eventId"] for e in listed] == list(range(1, len(WALK) + 2))
         assert [e["orderStatus"] for e in listed[1:]] == [status for _, _, status in WALK]
         # Started again on its own file, the dev server kept its namespace settings.
-        assert retention_days(stack.temporal_address) == 30
+        assert retention_days(stack) == 30
         # Another order, from start to end, on the restarted stack.
         second = httpx.post(f"{api}/v1/orders", json={"accountId": 2}, timeout=TIMEOUT)
         assert second.status_code == 201, second.text

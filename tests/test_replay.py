@@ -1,4 +1,8 @@
-"""Recorded order histories replay against today's workflow code without nondeterminism."""
+"""Recorded order histories replay against today's workflow code without nondeterminism.
+
+They replay through the service's own converter, which encrypts: the recorded histories are
+plaintext (written before encryption, or recorded so for review), and payloads that are not
+encrypted are read as they are, as running orders from before encryption need."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from tests.careless_change import TimerFirstOrderWorkflow
+from tests.conftest import encrypting_converter
 from tests.helpers import new_order_id
 from tests.record_history import HISTORIES, record_walk
 from workflows.order_workflow import OrderWorkflow
@@ -27,13 +32,16 @@ def test_there_is_a_recorded_history() -> None:
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
 async def test_recorded_history_replays(path: Path) -> None:
-    result = await Replayer(workflows=[OrderWorkflow]).replay_workflow(load(path))
+    replayer = Replayer(workflows=[OrderWorkflow], data_converter=encrypting_converter())
+    result = await replayer.replay_workflow(load(path))
     assert result.replay_failure is None
 
 
 async def test_a_fresh_history_replays(client: Client, postgres_url: str) -> None:
     history = await record_walk(client, new_order_id(), postgres_url)
-    await Replayer(workflows=[OrderWorkflow]).replay_workflow(history)
+    await Replayer(workflows=[OrderWorkflow], data_converter=client.data_converter).replay_workflow(
+        history
+    )
 
 
 async def test_an_incompatible_change_is_caught() -> None:

@@ -11,6 +11,7 @@ from temporalio.client import Client
 from api.orders.options import OrderStartOptions
 from api.orders.service import OrderService
 from api.orders.temporal import OrderWorkflows
+from orderflow import temporal
 from orderflow.settings import Settings
 from tests.helpers import WALK, isolated_settings, new_order_id, running_worker
 from workflows.order_names import order_workflow_id
@@ -18,11 +19,10 @@ from workflows.order_names import order_workflow_id
 
 async def test_two_workers_share_the_orders(client: Client, settings: Settings) -> None:
     own = isolated_settings(settings)
-    target = client.service_client.config.target_host
     service = OrderService(OrderWorkflows(client, OrderStartOptions.from_settings(own)))
     async with AsyncExitStack() as stack:
         for name in ("worker-a", "worker-b"):
-            worker_client = await Client.connect(target, namespace=client.namespace, identity=name)
+            worker_client = await temporal.connect(own, identity=name)
             await stack.enter_async_context(running_worker(worker_client, own))
 
         async def walk(order_id: int) -> None:

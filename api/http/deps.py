@@ -84,14 +84,14 @@ async def read_caller(request: Request, settings: SettingsDep) -> Caller:
     (401). Async, though it never waits: a hash is cheaper than a trip to the threadpool."""
     if not settings.keyring:
         return ANONYMOUS
-    secret = request.headers.get("x-api-key") or _bearer(request.headers.get("authorization"))
+    secret = request.headers.get("x-api-key") or bearer_token(request.headers.get("authorization"))
     key = identify(settings.keyring, secret) if secret else None
     if key is None:
         raise Unauthenticated()
     return Caller.of(key)
 
 
-def _bearer(authorization: str | None) -> str | None:
+def bearer_token(authorization: str | None) -> str | None:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer":
         return None

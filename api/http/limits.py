@@ -10,6 +10,8 @@ as soon as the bytes received pass the limit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,10 +29,20 @@ class BodyTooLarge(HTTPException):
 
 
 class RequestLimits:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_header_bytes: int) -> None:
+    """``larger_bodies``: path prefix → the body limit there, instead of ``max_body_bytes``."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_header_bytes: int,
+        larger_bodies: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
+        self.larger_bodies = dict(larger_bodies or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,9 +56,10 @@ class RequestLimits:
             )
             await self._refuse(scope, receive, send, Problem(431, "headers-too-large", detail))
             return
+        limit = self.body_limit(scope["path"])
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await self._refuse(scope, receive, send, _too_large(self.max_body_bytes))
+        if declared is not None and declared > limit:
+            await self._refuse(scope, receive, send, _too_large(limit))
             return
 
         received = 0
@@ -57,8 +70,8 @@ class RequestLimits:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise BodyTooLarge(self.max_body_bytes)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         async def noting_send(message: Message) -> None:
@@ -71,7 +84,13 @@ class RequestLimits:
         except BodyTooLarge:
             if started:
                 raise
-            await self._refuse(scope, receive, send, _too_large(self.max_body_bytes))
+            await self._refuse(scope, receive, send, _too_large(limit))
+
+    def body_limit(self, path: str) -> int:
+        for prefix, limit in self.larger_bodies.items():
+            if path.startswith(prefix):
+                return limit
+        return self.max_body_bytes
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, problem: Problem) -> None:
         response = problem_response(Request(scope), problem)

@@ -49,7 +49,8 @@ def install_openapi(app: FastAPI, *, keys: bool) -> None:
                 routes=app.routes,
             )
             _document_scopes(document, route_scopes(app), keys=keys)
-            app.openapi_schema = _corrected(document)
+            namespace = app.state.settings.temporal_namespace
+            app.openapi_schema = _corrected(document, namespace=namespace)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -106,10 +107,11 @@ def _document_scopes(
         components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
 
 
-def _corrected(document: dict[str, Any]) -> dict[str, Any]:
+def _corrected(document: dict[str, Any], *, namespace: str) -> dict[str, Any]:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("ProblemDetails", ProblemDetails.model_json_schema())
     _one_operation_per_command(document["paths"])
+    _name_the_namespace(document["paths"], namespace)
     for path, item in document["paths"].items():
         for operation in item.values():
             _document_statuses(path, operation)
@@ -231,6 +233,15 @@ def _name_the_catalog_events(paths: dict[str, Any]) -> None:
     for parameter in paths["/v1/catalog/events/{name}/schema"]["get"].get("parameters", []):
         if parameter["name"] == "name":
             parameter["schema"] = {"type": "string", "enum": names}
+
+
+def _name_the_namespace(paths: dict[str, Any], namespace: str) -> None:
+    """The codec serves the API's own namespace (any other is 422)."""
+    for item in paths.values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "header" and parameter["name"] == "X-Namespace":
+                    parameter["schema"] = {"type": "string", "enum": [namespace]}
 
 
 def _problem(description: str) -> dict[str, Any]:

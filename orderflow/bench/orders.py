@@ -1,7 +1,9 @@
 """Benchmark: orders walked through their lifecycle over HTTP and through the SDK, one run.
 
-``orderflow bench orders [--orders 100] [--rounds 2]`` starts the embedded stack (the
-same launcher as ``make run``) on free ports with a throw-away data folder, then, per round:
+``orderflow bench orders [--orders 100] [--rounds 2] [--encryption on|off|both]`` starts
+the embedded stack (the same launcher as ``make run``) on free ports with a throw-away data
+folder (two with ``--encryption both``, one encrypting payloads and one not, their rounds
+interleaved), then, per round:
 
 * HTTP: N concurrent orders, each created, then walked through its lifecycle with
   ``PUT …/commands/…`` (with a location update along the way), by an aiohttp client;
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import statistics
 import subprocess
@@ -24,7 +25,7 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -40,6 +41,7 @@ from orderflow.bench.stack import (
     embedded_stack,
     own_cpu_seconds,
     rss_mib,
+    service_environment,
 )
 from orderflow.cli import command_line
 from orderflow.settings import Settings
@@ -47,6 +49,7 @@ from workflows.order_names import order_workflow_id
 from workflows.order_types import CommandSignal, OrderInput
 from workflows.order_workflow import OrderWorkflow
 
+ENCRYPTED, PLAINTEXT = "encrypted", "plaintext"
 STEPS: list[tuple[str, dict[str, str | int | float]]] = [
     ("assignOrder", {"restaurantId": 101}),
     ("prepareOrder", {}),
@@ -136,40 +139,70 @@ async def measure(name: str, pids: dict[str, int], walks: Sequence[Walk]) -> Pha
     return phase
 
 
-async def run(settings: Settings, api: str, pids: dict[str, int], orders: int, rounds: int) -> None:
-    client = await temporal.connect(settings)
+@dataclass
+class Target:
+    """One stack the rounds run against: its label (how it encrypts), address and pids."""
+
+    label: str
+    stack: RunningStack
+    pids: dict[str, int]
+
+
+async def run(targets: Sequence[Target], orders: int, rounds: int) -> None:
+    """``rounds`` rounds; in each, every target in turn gets an HTTP and an SDK phase, so
+    targets compared (encrypted or not) meet the same conditions, interleaved."""
+    clients = [await temporal.connect(target.stack.settings) for target in targets]
     next_sdk_id = 1_000_000_000
-    phases: list[Phase] = []
-    connector = aiohttp.TCPConnector(limit=orders)
+    phases: list[tuple[Target, Phase]] = []
+    connector = aiohttp.TCPConnector(limit=orders * len(targets))
     async with aiohttp.ClientSession(connector=connector) as session:
-        account_id = await register_customer(session, api)
+        accounts = [await register_customer(session, target.stack.api) for target in targets]
         for _ in range(rounds):
-            http_walks = [partial(walk_over_http, session, api, account_id) for _ in range(orders)]
-            phases.append(await measure("HTTP API", pids, http_walks))
-            ids = range(next_sdk_id, next_sdk_id + orders)
-            next_sdk_id += orders
-            sdk_walks = [partial(walk_with_sdk, client, settings, i) for i in ids]
-            phases.append(await measure("SDK direct", pids, sdk_walks))
+            for target, client, account_id in zip(targets, clients, accounts, strict=True):
+                api, settings = target.stack.api, target.stack.settings
+                http_walks = [
+                    partial(walk_over_http, session, api, account_id) for _ in range(orders)
+                ]
+                phases.append((target, await measure("HTTP API", target.pids, http_walks)))
+                ids = range(next_sdk_id, next_sdk_id + orders)
+                next_sdk_id += orders
+                sdk_walks = [partial(walk_with_sdk, client, settings, i) for i in ids]
+                phases.append((target, await measure("SDK direct", target.pids, sdk_walks)))
     print(f"\n{orders} concurrent orders x {len(STEPS)} commands, {rounds} round(s)\n")
-    print("| path | commands/s | p50 ms | p99 ms | CPU % (" + ", ".join(phases[0].cpu) + ") |")
-    print("|---|---|---|---|---|")
-    for phase in phases:
+    cpu_columns = ", ".join(phases[0][1].cpu)
+    print(f"| path | payloads | commands/s | p50 ms | p99 ms | CPU % ({cpu_columns}) |")
+    print("|---|---|---|---|---|---|")
+    for target, phase in phases:
         cpu = ", ".join(f"{v:.0f}" for v in phase.cpu.values())
         print(
-            f"| {phase.name} | {phase.rate():.0f} | {phase.percentile(0.5):.1f} "
-            f"| {phase.percentile(0.99):.1f} | {cpu} |"
+            f"| {phase.name} | {target.label} | {phase.rate():.0f} "
+            f"| {phase.percentile(0.5):.1f} | {phase.percentile(0.99):.1f} | {cpu} |"
         )
-    last_http = [p for p in phases if p.name == "HTTP API"][-1]
-    print("\nper command, last HTTP round (p50 / p99 ms): " + ", ".join(
-        f"{c} {last_http.percentile(0.5, c):.0f}/{last_http.percentile(0.99, c):.0f}"
-        for c in last_http.by_command
-    ))  # fmt: skip
-    http_rates = [p.rate() for p in phases if p.name == "HTTP API"]
-    sdk_rates = [p.rate() for p in phases if p.name == "SDK direct"]
-    ratios = [h / s for h, s in zip(http_rates, sdk_rates, strict=True)]
-    print(f"\nHTTP / SDK throughput ratio per round: {', '.join(f'{r:.2f}' for r in ratios)}")
-    http_median, sdk_median = statistics.median(http_rates), statistics.median(sdk_rates)
-    print(f"median HTTP {http_median:.0f}/s, SDK {sdk_median:.0f}/s")
+    medians: dict[tuple[str, str], float] = {}
+    for target in targets:
+        own = [phase for t, phase in phases if t is target]
+        last_http = [p for p in own if p.name == "HTTP API"][-1]
+        print(f"\n{target.label}: per command, last HTTP round (p50 / p99 ms): " + ", ".join(
+            f"{c} {last_http.percentile(0.5, c):.0f}/{last_http.percentile(0.99, c):.0f}"
+            for c in last_http.by_command
+        ))  # fmt: skip
+        http_rates = [p.rate() for p in own if p.name == "HTTP API"]
+        sdk_rates = [p.rate() for p in own if p.name == "SDK direct"]
+        ratios = [h / s for h, s in zip(http_rates, sdk_rates, strict=True)]
+        print(f"HTTP / SDK throughput ratio per round: {', '.join(f'{r:.2f}' for r in ratios)}")
+        medians[target.label, "HTTP"] = statistics.median(http_rates)
+        medians[target.label, "SDK"] = statistics.median(sdk_rates)
+        print(
+            f"median HTTP {medians[target.label, 'HTTP']:.0f}/s, "
+            f"SDK {medians[target.label, 'SDK']:.0f}/s"
+        )
+    if {t.label for t in targets} == {ENCRYPTED, PLAINTEXT}:
+        for path in ("HTTP", "SDK"):
+            plain, sealed = medians[PLAINTEXT, path], medians[ENCRYPTED, path]
+            print(
+                f"encryption's cost, {path}: {plain:.0f}/s in plaintext, {sealed:.0f}/s "
+                f"encrypted ({(sealed / plain - 1) * 100:+.1f}%)"
+            )
 
 
 async def probe_idle_latency(settings: Settings, samples: int = 40) -> None:
@@ -253,17 +286,31 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         metavar="N,N",
         help="instead: the order worker's memory with this many open orders, e.g. 1000,10000",
     )
+    parser.add_argument(
+        "--encryption",
+        choices=("on", "off", "both"),
+        default="on",
+        help="payloads encrypted (on, as by default), in plaintext (off), or both: two "
+        "stacks, their rounds interleaved, to measure what encryption costs (%(default)s)",
+    )
     args = parser.parse_args(argv)
-    with embedded_stack() as stack, extra_workers(stack, args.extra_workers) as extra:
+    labels = {"on": [ENCRYPTED], "off": [PLAINTEXT], "both": [ENCRYPTED, PLAINTEXT]}
+    with ExitStack() as running:
+        targets = []
+        for label in labels[args.encryption]:
+            stack = running.enter_context(embedded_stack(encryption=label == ENCRYPTED))
+            extra = running.enter_context(extra_workers(stack, args.extra_workers))
+            more = {f"orders-worker-{i + 2}": pid for i, pid in enumerate(extra)}
+            targets.append(Target(label, stack, {**stack.pids, **more}))
+        first = targets[0].stack
         if args.open_orders:
             asyncio.run(
-                measure_memory(stack.settings, stack.pids["orders-worker"], args.open_orders)
+                measure_memory(first.settings, first.pids["orders-worker"], args.open_orders)
             )
             return 0
-        pids = {**stack.pids, **{f"orders-worker-{i + 2}": pid for i, pid in enumerate(extra)}}
-        asyncio.run(run(stack.settings, stack.api, pids, args.orders, args.rounds))
+        asyncio.run(run(targets, args.orders, args.rounds))
         if args.probe:
-            asyncio.run(probe_idle_latency(stack.settings))
+            asyncio.run(probe_idle_latency(first.settings))
     return 0
 
 
@@ -271,12 +318,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
 def extra_workers(stack: RunningStack, count: int) -> Iterator[list[int]]:
     """``count`` more `orderflow worker orders` processes on the stack's server and task queue."""
     settings = stack.settings
-    environment = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": settings.temporal_address,
-        "DATABASE_URL": settings.database_url,
-        "LOG_LEVEL": "WARNING",
-    }
+    environment = service_environment(settings)
     processes = [
         subprocess.Popen(command_line("worker", "orders"), env=environment) for _ in range(count)
     ]

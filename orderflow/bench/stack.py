@@ -21,6 +21,7 @@ from pathlib import Path
 import psycopg
 
 from orderflow.cli import command_line
+from orderflow.embedded import KEY_FILE
 from orderflow.settings import Settings
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -80,10 +81,31 @@ def throwaway_postgres(admin_url: str = POSTGRES_ADMIN) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def service_environment(settings: Settings) -> dict[str, str]:
+    """The environment of a process of the benchmark's stack: its address, database and
+    payload encryption (the stack's own key file, or none)."""
+    environment = {
+        name: value for name, value in os.environ.items() if not name.startswith("ENCRYPTION")
+    }
+    encryption: dict[str, str] = {"ENCRYPTION": "on" if settings.encryption else "off"}
+    if settings.encryption and settings.encryption_keys_file is not None:
+        encryption["ENCRYPTION_KEYS_FILE"] = str(settings.encryption_keys_file)
+    return {
+        **environment,
+        "TEMPORAL_ADDRESS": settings.temporal_address,
+        "DATABASE_URL": settings.database_url,
+        "LOG_LEVEL": settings.log_level,
+        **encryption,
+    }
+
+
 @contextmanager
-def embedded_stack(database_url: str | None = None) -> Iterator[RunningStack]:
-    """Start the embedded stack (SQLite unless ``database_url``); on exit, stop it and
-    remove its data folder."""
+def embedded_stack(
+    database_url: str | None = None, *, encryption: bool = True
+) -> Iterator[RunningStack]:
+    """Start the embedded stack (SQLite unless ``database_url``; payloads encrypted with
+    keys it makes itself, unless not ``encryption``); on exit, stop it and remove its data
+    folder."""
     data = Path(tempfile.mkdtemp(prefix="orderflow-bench-"))
     settings = Settings(
         _env_file=None,
@@ -93,18 +115,21 @@ def embedded_stack(database_url: str | None = None) -> Iterator[RunningStack]:
         data_dir=data,
         database_url=database_url or f"sqlite:///{data}/orderflow.db",
         log_level="WARNING",
+        encryption=encryption,
+        encryption_keys=None,
+        # Made by the stack on its start, before any client of the benchmark connects.
+        encryption_keys_file=(data / KEY_FILE).resolve() if encryption else None,
     )
     overrides = {
         "API_PORT": str(settings.api_port),
-        "TEMPORAL_ADDRESS": settings.temporal_address,
         "TEMPORAL_UI_PORT": str(settings.temporal_ui_port),
         "DATA_DIR": str(data),
-        "DATABASE_URL": settings.database_url,
-        "LOG_LEVEL": settings.log_level,
     }
+    environment = service_environment(settings)
+    environment.pop("ENCRYPTION_KEYS_FILE", None)  # the stack makes it
     stack = subprocess.Popen(
         command_line("run"),
-        env={**os.environ, **overrides},
+        env={**environment, **overrides},
         stdout=subprocess.PIPE,
         text=True,
     )
