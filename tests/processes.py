@@ -20,6 +20,18 @@ ROOT = Path(__file__).resolve().parent.parent
 ORDERFLOW = str(Path(sys.executable).with_name("orderflow"))
 
 
+def orderflow(*arguments: str, cwd: Path, **environment: str) -> subprocess.CompletedProcess[str]:
+    """The `orderflow` command as a user runs it, to its end (bounded)."""
+    return subprocess.run(
+        [ORDERFLOW, *arguments],
+        cwd=cwd,  # away from the project's .env and .data/
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def worker_environment(settings: Settings) -> dict[str, str]:
     return {
         **os.environ,

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from orderflow.access import ADMIN, SCOPES, ApiKey, Caller, identify, parse_entries
 from orderflow.settings import Settings
 from tests.api_keys import entry
-from tests.test_cli import orderflow
+from tests.processes import orderflow
 
 
 def test_an_entry_names_a_key_its_scopes_and_the_digest_of_its_secret() -> None:

@@ -13,22 +13,11 @@ import httpx
 
 from orderflow.catalog_export import export
 from tests.helpers import TEST_ENCRYPTION_KEYS, free_port, head_revision, wait_until
+from tests.processes import ORDERFLOW, orderflow
 
 # The console script pip installed beside this Python (pyproject.toml's [project.scripts]).
-ORDERFLOW = str(Path(sys.executable).with_name("orderflow"))
 SUBCOMMANDS = ("run", "worker", "api", "migrate", "catalog", "keys", "bench")
 HEAVY = ("temporalio", "fastapi", "sqlalchemy", "sqlmodel", "pydantic", "uvicorn", "alembic")
-
-
-def orderflow(*arguments: str, cwd: Path, **environment: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [ORDERFLOW, *arguments],
-        cwd=cwd,  # away from the project's .env and .data/
-        env={**os.environ, **environment},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_help_lists_every_subcommand(tmp_path: Path) -> None:
@@ -166,7 +155,7 @@ def test_the_api_and_workers_refuse_to_start_without_encryption_keys(tmp_path: P
     broken = orderflow("api", cwd=tmp_path, DATABASE_URL=database, ENCRYPTION_KEYS="k1:c2hvcnQ=")
     assert broken.returncode == 2
     assert broken.stderr.strip().splitlines() == [
-        "orderflow: invalid setting ENCRYPTION_KEYS: Value error, the key ring: key 'k1' has 5 "
+        "orderflow: invalid setting ENCRYPTION_KEYS: the key ring: key 'k1' has 5 "
         "bytes, AES-256 needs 32"
     ]
     missing = tmp_path / "no-such-file"

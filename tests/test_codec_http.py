@@ -19,6 +19,7 @@ from temporalio.api.enums.v1 import EventType
 from orderflow.embedded import temporal_binary
 from orderflow.encryption import ENCODING
 from orderflow.settings import Settings
+from tests.api_keys import entry
 from tests.helpers import (
     TEST_ENCRYPTION_KEYS,
     assert_problem,
@@ -169,20 +170,27 @@ async def test_cors_lets_the_web_ui_and_no_other_origin_read_answers(
 async def test_with_api_keys_the_codec_takes_a_key_or_a_signed_in_browser(
     settings: Settings,
 ) -> None:
-    key = f"operator-{uuid.uuid4()}"
-    guarded = isolated_settings(settings, api_keys=[SecretStr(key)])
+    key, shop = f"operator-{uuid.uuid4()}", f"shop-{uuid.uuid4()}"
+    entries = [entry("operator", key, "admin"), entry("shop", shop, "orders:write")]
+    guarded = isolated_settings(settings, api_keys=entries)
     async with running_api(guarded) as http:
         payloads = [json_payload("x")]
         assert_problem(await codec(http, "encode", payloads), 401, "unauthorized")
+        # Decoding shows every customer's data: a key for placing orders will not do.
+        denied = await codec(http, "decode", payloads, **{"X-API-Key": shop})
+        assert_problem(denied, 403, "insufficient-scope")
         assert (await codec(http, "encode", payloads, **{"X-API-Key": key})).status_code == 200
+        bearer = {"Authorization": f"Bearer {key}"}
+        assert (await codec(http, "decode", payloads, **bearer)).status_code == 200
 
         page = await http.get("/codec")
         assert (
             page.status_code == 200 and "<form method='post' action='/codec/sign-in'>" in page.text
         )
-        wrong = await http.post("/codec/sign-in", data={"key": "guess"})
-        assert wrong.status_code == 401 and "not valid" in wrong.text
-        assert "set-cookie" not in wrong.headers
+        for guess in ("guess", shop):  # unknown, or without the codec's scope
+            wrong = await http.post("/codec/sign-in", data={"key": guess})
+            assert wrong.status_code == 401 and "not valid" in wrong.text
+            assert "set-cookie" not in wrong.headers
         assert_problem(await codec(http, "decode", payloads), 401, "unauthorized")
 
         signed_in = await http.post("/codec/sign-in", data={"key": key})

@@ -21,6 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from orderflow.encryption import ENCODING
+from tests.api_keys import entry
 from tests.embedded import RunningStack, make_run, stack_environment
 from tests.raw_history import ui_payloads
 from workflows.customer_names import register_request_id, request_workflow_id
@@ -160,7 +161,10 @@ def test_with_api_keys_the_web_ui_decodes_once_the_browser_is_signed_in(
     browser: Browser, tmp_path: Path
 ) -> None:
     key = f"operator-{uuid.uuid4()}"
-    environment = {**stack_environment(tmp_path / "data"), "API_KEYS": f'["{key}"]'}
+    environment = {
+        **stack_environment(tmp_path / "data"),
+        "API_KEYS": entry("operator", key, "admin"),
+    }
     customer = new_customer()
     with make_run(environment, signal.SIGTERM) as stack:
         registration, _ = place(stack, customer, **{"X-API-Key": key})

@@ -168,4 +168,8 @@ def _page(settings: Settings, body: str, *, status: int = 200) -> HTMLResponse:
         "<title>orderflow codec</title></head><body><h1>orderflow codec</h1>"
         f"{body}</body></html>"
     )
-    return HTMLResponse(html, status, headers={"Cache-Control": "no-store"})
+    # No script, no style, nothing framed: its forms post to the API itself, and the page
+    # links to the Web UI.
+    policy = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    headers = {"Cache-Control": "no-store", "Content-Security-Policy": policy}
+    return HTMLResponse(html, status, headers=headers)
