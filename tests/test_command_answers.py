@@ -3,7 +3,10 @@ known yet (and a resource that tells it later), 503 only when nothing was record
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from orderflow.settings import Settings
@@ -17,6 +20,7 @@ from tests.helpers import (
     running_worker,
 )
 from tests.tcp_proxy import TcpProxy
+from workflows.order_names import order_workflow_id
 
 
 async def test_a_recorded_command_whose_order_cannot_answer_is_202_then_readable(
@@ -92,6 +96,34 @@ async def test_a_signal_whose_answer_is_lost_is_202_never_500(
         assert lats[-2:] == [10, 11], lats
 
     await eventually(both_applied, timeout=30)
+
+
+async def test_a_recorded_command_is_202_when_temporal_goes_away_before_its_outcome(
+    client: Client, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    """The signal is recorded, then Temporal cannot be reached while the API waits for the
+    outcome: the answer is 202, never 503 (the soak found 503s here, from queries failing
+    while the order worker was overloaded)."""
+    account = (await register_customer(http))["customerId"]
+    host, port = settings.temporal_address.rsplit(":", 1)
+    async with TcpProxy(host, int(port)) as relay:
+        # No worker polls this queue: the outcome's query waits for one, after the signal.
+        own = isolated_settings(settings, temporal_address=f"127.0.0.1:{relay.port}")
+        async with running_api(own) as api:
+            order = await create_order(api, account)
+            assign = f"/v1/orders/{order['orderId']}/commands/assignOrder"
+            sending = asyncio.create_task(api.put(assign, params={"restaurantId": 5}))
+            handle = client.get_workflow_handle(order_workflow_id(order["orderId"]))
+
+            async def signaled() -> None:
+                kinds = [event.event_type async for event in handle.fetch_history_events()]
+                assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED in kinds
+
+            await eventually(signaled, timeout=10)
+            await relay.cut()
+            answer = await sending
+            assert answer.status_code == 202, answer.text
+            assert answer.json()["status"] == "pending"
 
 
 async def test_a_create_with_a_key_is_answered_without_waiting_for_a_worker(

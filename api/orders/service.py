@@ -148,7 +148,8 @@ class OrderService:
             result = await self.workflows.outcome(
                 order_id, command_id, wait=self.workflows.options.command_wait.total_seconds()
             )
-        except (TemporalTimeout, WorkflowUnanswered):
+        except (TemporalTimeout, TemporalUnavailable, WorkflowUnanswered):
+            # Recorded: whatever keeps its outcome from us now, the outcome resource will tell.
             result = None
         if result is None:
             log.warning("order %s: outcome of %s not known in time", order_id, command_id)
