@@ -20,6 +20,7 @@ from orderflow.supervisor import (
     Supervisor,
     exit_status,
 )
+from tests.embedded import alive
 from tests.helpers import eventually
 
 CRASHES = ["sh", "-c", "exit 3"]
@@ -31,14 +32,6 @@ STUBBORN = [
     "-c",
     "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); signal.pause()",
 ]
-
-
-def alive(pid: int) -> bool:
-    status = Path(f"/proc/{pid}/status")
-    try:
-        return "zombie" not in status.read_text()
-    except FileNotFoundError:
-        return False
 
 
 def signal_mask(pid: int, kind: str) -> int:
