@@ -36,7 +36,8 @@ Namespace = Annotated[
         "serves, TEMPORAL_NAMESPACE.",
     ),
 ]
-_RESPONSES = problem_responses(401, 403, 422)
+# 401 and 403 are documented when API keys are set (api/http/openapi.py).
+_RESPONSES = problem_responses(422)
 
 
 def get_codec(request: Request) -> EncryptionCodec | None:

@@ -26,6 +26,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from api.codec.access import CODEC_SCOPES, require_codec_access
 from api.http.deps import ScopeCheck
 from api.http.params import parameter_schema
 from api.http.problems import PROBLEM_JSON, ProblemDetails
@@ -71,11 +72,19 @@ def route_scopes(app: FastAPI) -> dict[tuple[str, str], tuple[str, ...]]:
         dependant = route.dependant if isinstance(route.original_route, APIRoute) else None
         if dependant is None or route.path_format is None:
             continue
-        checks = [d.call for d in _dependencies(dependant) if isinstance(d.call, ScopeCheck)]
-        for check in checks[:1]:
+        checks = [_scopes_of(d.call) for d in _dependencies(dependant)]
+        for scopes in [c for c in checks if c is not None][:1]:
             for method in route.methods or ():
-                found[(route.path_format, method.lower())] = check.scopes
+                found[(route.path_format, method.lower())] = scopes
     return found
+
+
+def _scopes_of(call: object) -> tuple[str, ...] | None:
+    """The scopes a dependency asks for, if it is an access rule: a route's ScopeCheck, or
+    the codec's own (it also takes the sign-in cookie)."""
+    if isinstance(call, ScopeCheck):
+        return call.scopes
+    return CODEC_SCOPES if call is require_codec_access else None
 
 
 def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
@@ -93,7 +102,8 @@ def _document_scopes(
             if needed is None:
                 continue
             names = " or ".join(f"`{s}`" for s in needed) or "any valid key"
-            note = f"**Scope:** {names}{' (or `admin`)' if needed else ''}, when API keys are set."
+            admin = " (or `admin`)" if needed and "admin" not in needed else ""
+            note = f"**Scope:** {names}{admin}, when API keys are set."
             operation["description"] = f"{operation.get('description', '').rstrip()}\n\n{note}"
             if not keys:
                 continue
