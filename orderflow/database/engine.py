@@ -63,7 +63,8 @@ _timeouts: weakref.WeakKeyDictionary[Engine, DatabaseTimeouts] = weakref.WeakKey
 
 def create_database_engine(url: str, timeouts: DatabaseTimeouts | None = None) -> Engine:
     """An engine for ``url`` whose calls are bounded by ``timeouts`` (by default, those of the
-    settings); a SQLite file gets its folder, WAL and a busy timeout.
+    settings); a SQLite file gets its folder, WAL and a busy timeout. Its errors never quote
+    a statement's parameters (customers' personal data) in messages or logs.
 
     >>> create_database_engine("sqlite:///.data/orderflow.db")  # doctest: +SKIP
     """
@@ -75,7 +76,7 @@ def create_database_engine(url: str, timeouts: DatabaseTimeouts | None = None) -
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _tune_sqlite)
     else:
         engine = create_engine(
@@ -84,6 +85,7 @@ def create_database_engine(url: str, timeouts: DatabaseTimeouts | None = None) -
             max_overflow=20,
             pool_timeout=timeouts.pool,
             connect_args=_postgres_limits(parsed.query.get("options"), timeouts),
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _mark_fresh)
     # In this order: a call holds its connection before the ping, so a ping that hangs can
