@@ -5,9 +5,7 @@ visibility) nor in any log line of the stack's processes."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -25,8 +23,8 @@ from orderflow import temporal
 from orderflow.database.engine import create_database_engine
 from orderflow.settings import Settings
 from tests.embedded import make_run, stack_environment
-from tests.helpers import TEST_ENCRYPTION_KEYS, free_port, wait_until
-from tests.processes import ORDERFLOW
+from tests.helpers import TEST_ENCRYPTION_KEYS, free_port
+from tests.processes import api_process
 from tests.raw_history import assert_only_ciphertext, raw_history
 from workflows.customer_names import register_request_id, request_workflow_id, update_request_id
 from workflows.order_names import order_workflow_id
@@ -84,40 +82,17 @@ def test_a_customers_details_are_nowhere_in_the_clear(tmp_path: Path) -> None:
 def test_the_access_log_hides_query_values_but_ids(tmp_path: Path, postgres_url: str) -> None:
     """`orderflow api` logging each request (at info): the email a client looks up is not
     written, the paging of a list is."""
-    port = free_port()
     environment = {
-        **os.environ,
-        "API_PORT": str(port),
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",  # not needed for these reads
         "DATABASE_URL": postgres_url,
         "ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,
     }
-    process = subprocess.Popen(
-        [ORDERFLOW, "api", "--log-level", "info"],
-        cwd=tmp_path,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    api = f"http://127.0.0.1:{port}"
-    try:
-
-        def answers() -> bool:
-            try:
-                return httpx.get(f"{api}/healthz").status_code == 200
-            except httpx.TransportError:
-                assert process.poll() is None, process.communicate()[0]
-                return False
-
-        wait_until(answers, timeout=30)
-        found = httpx.get(f"{api}/v1/customers", params={"email": "zelda.q@example.org"})
+    with api_process(tmp_path, "--log-level", "info", **environment) as api:
+        found = httpx.get(f"{api.url}/v1/customers", params={"email": "zelda.q@example.org"})
         assert found.status_code == 200, found.text
-        events = httpx.get(f"{api}/v1/events", params={"after": 0, "type": "OrderCreated"})
+        events = httpx.get(f"{api.url}/v1/events", params={"after": 0, "type": "OrderCreated"})
         assert events.status_code == 200, events.text
-    finally:
-        process.send_signal(signal.SIGTERM)
-        output = process.communicate(timeout=30)[0]
+    output = api.output
     assert '"GET /v1/customers?email=hidden HTTP/1.1" 200' in output, output
     assert '"GET /v1/events?after=0&type=OrderCreated HTTP/1.1" 200' in output, output
     assert "zelda" not in output
