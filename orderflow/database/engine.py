@@ -115,10 +115,15 @@ def _postgres_limits(options: str | tuple[str, ...] | None, timeouts: DatabaseTi
     timeout cannot help when its answer never arrives)."""
     given = " ".join((options,) if isinstance(options, str) else options or ())
     statement_ms = max(1, round(timeouts.statement * 1000))
+    # A transaction left open by a client that stalled (or whose network did) would keep
+    # its locks, the outbox's write lock among them, for every other writer: the server
+    # ends the session instead, once it has waited twice as long as a statement may run.
+    idle_ms = max(statement_ms * 2, round(timeouts.call * 1000))
+    limits = f"-c statement_timeout={statement_ms} -c idle_in_transaction_session_timeout={idle_ms}"
     return {
         "connect_timeout": timeouts.connect,
         # Appended to any options of the URL: the last -c of a parameter wins.
-        "options": f"{given} -c statement_timeout={statement_ms}".strip(),
+        "options": f"{given} {limits}".strip(),
         "tcp_user_timeout": max(1, round(timeouts.call * 1000)),
         "keepalives": 1,
         "keepalives_idle": max(1, math.ceil(timeouts.call)),
