@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -60,10 +61,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Lazy: the API starts, and answers 503, while Temporal is down.
         client = await temporal.connect(settings, lazy=True)
         app.state.client = client
+        # Signals go once per call, so a failure tells whether one could have arrived.
+        signals = await temporal.connect(settings, lazy=True, retry=temporal.SINGLE_ATTEMPT)
         # The Web UI's codec uses the very codec of the API's client.
         payload_codec = client.data_converter.payload_codec
         app.state.codec = payload_codec if isinstance(payload_codec, EncryptionCodec) else None
-        if await temporal_health(client) != "ok":
+        # Both connect now if they can (a lazy client would on its first call).
+        health = await asyncio.gather(temporal_health(client), temporal_health(signals))
+        if health[0] != "ok":
             log.warning(
                 "Temporal at %s is unreachable: answering 503 until it is",
                 settings.temporal_address,
@@ -71,7 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = create_database_engine(
             settings.database_url, DatabaseTimeouts.from_settings(settings)
         )
-        workflows = OrderWorkflows(client, OrderStartOptions.from_settings(settings))
+        options = OrderStartOptions.from_settings(settings)
+        workflows = OrderWorkflows(client, options, signals=signals)
         app.state.orders = OrderService(workflows, app.state.engine)
         app.state.customers = CustomerService(
             client,

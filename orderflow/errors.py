@@ -178,8 +178,12 @@ class Unavailable(DomainError):
 
 
 class TemporalUnavailable(Unavailable):
-    def __init__(self) -> None:
+    """Temporal could not be reached; ``may_have_arrived`` when the connection broke under
+    the call rather than never being there (a signal may have been recorded)."""
+
+    def __init__(self, *, may_have_arrived: bool = False) -> None:
         super().__init__("Temporal is unreachable; retry later")
+        self.may_have_arrived = may_have_arrived
 
 
 class TemporalTimeout(Unavailable):

@@ -19,6 +19,10 @@ from orderflow.settings import Settings
 
 # Fail fast: a caller waiting on a dead cluster is better told to retry later.
 CONNECT_RETRY = RetryConfig(max_elapsed_time_millis=3_000, max_retries=3)
+# One attempt a call (no time left for a retry; max_retries=0 alone means no limit): its
+# failure tells whether it could have reached the server, which a retry's "cannot connect"
+# would hide.
+SINGLE_ATTEMPT = RetryConfig(max_elapsed_time_millis=0, max_retries=0)
 
 
 async def connect(
@@ -27,6 +31,7 @@ async def connect(
     lazy: bool = False,
     runtime: Runtime | None = None,
     identity: str | None = None,
+    retry: RetryConfig = CONNECT_RETRY,
 ) -> Client:
     """A client for the configured cluster. ``lazy`` defers the connection to the first
     call, so the API can start (and answer 503) while Temporal is down. Raises KeyRingError
@@ -37,7 +42,7 @@ async def connect(
         namespace=settings.temporal_namespace,
         api_key=api_key.get_secret_value() if api_key else None,
         tls=tls_config(settings),
-        retry_config=CONNECT_RETRY,
+        retry_config=retry,
         lazy=lazy,
         runtime=runtime,
         interceptors=interceptors(settings),
@@ -113,10 +118,25 @@ def unavailable(error: Exception) -> Unavailable | None:
             return TemporalTimeout()
         if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
             return None
-        return TemporalUnavailable()
-    if isinstance(error, RuntimeError) and "Failed client connect" in str(error):
-        return TemporalUnavailable()
+        return TemporalUnavailable(may_have_arrived=not could_not_connect(error))
+    if isinstance(error, RuntimeError) and could_not_connect(error):
+        return TemporalUnavailable(may_have_arrived=False)
     return None
+
+
+# How the SDK says that a call found no connection to send it on.
+_NO_CONNECTION = ("Failed client connect", "tcp connect error", "error trying to connect")
+
+
+def could_not_connect(error: Exception) -> bool:
+    """Whether a failed call certainly never reached Temporal: there was no connection to
+    send it on. (A connection that broke under it may have delivered it first.) Only the
+    error of a single attempt tells: see SINGLE_ATTEMPT."""
+    if isinstance(error, RPCError) and error.status != RPCStatusCode.UNAVAILABLE:
+        return False
+    return isinstance(error, RPCError | RuntimeError) and any(
+        sign in str(error) for sign in _NO_CONNECTION
+    )
 
 
 def failure_text(error: Exception) -> str:

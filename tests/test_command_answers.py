@@ -126,6 +126,41 @@ async def test_a_recorded_command_is_202_when_temporal_goes_away_before_its_outc
             assert answer.json()["status"] == "pending"
 
 
+async def test_a_signal_recorded_before_its_connection_broke_is_never_503(
+    client: Client, settings: Settings, http: httpx.AsyncClient
+) -> None:
+    """Temporal records the signal, then the connection breaks before its answer and
+    Temporal stays unreachable: the command may well have been recorded (here it was), so
+    the answer is 202 with where to read its outcome, not 503 "not recorded" (the soak
+    found this under load)."""
+    order = await create_order(http)
+    location = f"/v1/orders/{order['orderId']}/commands/updateOrderLocation"  # on `api`
+    handle = client.get_workflow_handle(order_workflow_id(order["orderId"]))
+    host, port = settings.temporal_address.rsplit(":", 1)
+    for n, prefer in enumerate(({"Prefer": "respond-async"}, {})):
+        async with TcpProxy(host, int(port)) as relay:
+            own = isolated_settings(settings, temporal_address=f"127.0.0.1:{relay.port}")
+            async with running_api(own) as api:
+                await relay.hold_answers()
+                params = {"lat": 30 + n, "lon": 20}
+                sending = asyncio.create_task(api.put(location, params=params, headers=prefer))
+
+                async def signaled(count: int = n + 1) -> None:
+                    kinds = [event.event_type async for event in handle.fetch_history_events()]
+                    signals = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+                    assert kinds.count(signals) == count
+
+                await eventually(signaled, timeout=10)
+                await relay.cut()  # the answer is lost, and Temporal stays out of reach
+                answer = await sending
+                assert answer.status_code == 202, answer.text
+                assert answer.json()["status"] == "pending"
+
+    events = (await http.get(order["_links"]["events"]["href"])).json()
+    lats = [e.get("lat") for e in events["_embedded"]["orderEventList"]]
+    assert lats[-2:] == [30, 31], lats
+
+
 async def test_a_create_with_a_key_is_answered_without_waiting_for_a_worker(
     client: Client, settings: Settings, http: httpx.AsyncClient
 ) -> None:

@@ -175,16 +175,18 @@ class OrderService:
         except OrderNotFound:
             order = await self._archived(order_id)
             raise OrderClosed(order_id, order.status.value) from None
-        except TemporalTimeout:
-            # The signal may or may not have been recorded: a query tells, since the
-            # workflow has applied every signal recorded before it. If Temporal cannot say
-            # either, the command's outcome resource will (pending, then its outcome, or
-            # not found: never recorded).
+        except (TemporalTimeout, TemporalUnavailable) as failure:
+            unreachable = isinstance(failure, TemporalUnavailable)
+            if isinstance(failure, TemporalUnavailable) and not failure.may_have_arrived:
+                raise CommandNotRecorded(unreachable=True) from None  # it never left
+            # The signal may or may not have been recorded (no answer in time, or the
+            # connection broke under it): a query tells, since the workflow has applied
+            # every signal recorded before it. If Temporal cannot say either, the command's
+            # outcome resource will (pending, then its outcome, or not found: never
+            # recorded).
             if await self._recorded(order_id, command_id) is False:
-                raise CommandNotRecorded(unreachable=False) from None
+                raise CommandNotRecorded(unreachable=unreachable) from None
             return  # recorded, or nobody can say yet: the outcome resource will
-        except TemporalUnavailable:
-            raise CommandNotRecorded(unreachable=True) from None
         if not sent and await self.workflows.outcome(order_id, command_id) is None:
             raise OrderClosed(order_id, (await self.read(order_id)).status.value)
 

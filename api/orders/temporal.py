@@ -43,6 +43,9 @@ from workflows.values import UNKNOWN_ACTOR
 
 log = logging.getLogger(__name__)
 
+# How long send() keeps trying to reach a Temporal it has no connection to (as long as
+# the client's own retries would: temporal.CONNECT_RETRY).
+SIGNAL_RECONNECT_SECONDS = 3.0
 _BAD_TOKEN = {RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.INTERNAL, RPCStatusCode.UNKNOWN}
 
 
@@ -59,10 +62,18 @@ class OrderSummary:
 
 
 class OrderWorkflows:
-    """Order workflows through one Temporal client; every call bounded by ``rpc_timeout``."""
+    """Order workflows through one Temporal client; every call bounded by ``rpc_timeout``.
 
-    def __init__(self, client: Client, options: OrderStartOptions) -> None:
+    Signals may go through a client of their own that tries each call once
+    (temporal.SINGLE_ATTEMPT), so that a failure tells whether the signal could have been
+    recorded; send() then retries only what certainly never left.
+    """
+
+    def __init__(
+        self, client: Client, options: OrderStartOptions, *, signals: Client | None = None
+    ) -> None:
         self._client = client
+        self._signals = signals or client
         self.options = options
         self._timeout = options.rpc_timeout
 
@@ -185,7 +196,7 @@ class OrderWorkflows:
         signal = CommandSignal(command_id=command_id, parameters=dict(parameters), actor=actor)
         async with self._temporal_errors(order_id):
             try:
-                await self._handle(order_id).signal(command, signal, rpc_timeout=self._timeout)
+                await self._signal(order_id, command, signal)
             except RPCError as error:
                 if error.status != RPCStatusCode.NOT_FOUND:
                     raise
@@ -194,6 +205,23 @@ class OrderWorkflows:
                     raise
                 return False
             return True
+
+    async def _signal(self, order_id: int, command: str, signal: CommandSignal) -> None:
+        """Send the signal; while there is no connection to send it on, try again (for as
+        long as the client would have), since that attempt certainly did not arrive."""
+        handle = self._signals.get_workflow_handle(names.order_workflow_id(order_id))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SIGNAL_RECONNECT_SECONDS
+        delay = 0.1
+        while True:
+            try:
+                await handle.signal(command, signal, rpc_timeout=self._timeout)
+                return
+            except (RPCError, RuntimeError) as error:
+                if not temporal.could_not_connect(error) or loop.time() + delay > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
     async def outcome(
         self, order_id: int, command_id: str, *, wait: float = 0.0
