@@ -17,8 +17,9 @@ from api.http.hal import HalResponse, hal_operation, link, links
 from api.http.links import Links
 from api.http.params import EventTypeName, PageSize, Position
 from api.http.problems import problem_responses
-from api.published.broadcast import Broadcaster, StreamClosed, Subscription
+from api.published.broadcast import Broadcaster
 from api.published.models import CloudEvent, EventList, FeedPage
+from api.published.subscription import StreamClosed, Subscription
 from orderflow.database import outbox
 from orderflow.database.calls import in_database
 from orderflow.database.outbox import OutboxEvent
