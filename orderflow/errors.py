@@ -71,8 +71,10 @@ class CustomerNotFound(CustomerRefusal, NotFound):
 
 class DuplicateEmail(CustomerRefusal):
     @classmethod
-    def of(cls, email: str) -> DuplicateEmail:
-        return cls(f"a customer with email {email} is already registered")
+    def of(cls) -> DuplicateEmail:
+        # Not the email itself: the message travels through Temporal and the worker's logs,
+        # and the client knows which email it sent.
+        return cls("a customer with this email is already registered")
 
 
 class VersionMismatch(CustomerRefusal):

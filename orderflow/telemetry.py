@@ -7,6 +7,7 @@ import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from orderflow.settings import Settings
 
@@ -36,6 +37,24 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class HideQueryValues(logging.Filter):
+    """Access log lines keep a query's names but only the values of ``SHOWN``: the rest may
+    be personal data (``GET /v1/customers?email=…``)."""
+
+    SHOWN = frozenset({"page", "size", "after", "type", "accountId", "restaurantId", "driverId"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn's access line: (client, method, path with query, HTTP version, status).
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            path, _, query = args[2].partition("?")
+            if query:
+                pairs = parse_qsl(query, keep_blank_values=True)
+                shown = [(k, v if k in self.SHOWN else "hidden") for k, v in pairs]
+                record.args = (*args[:2], f"{path}?{urlencode(shown)}", *args[3:])
+        return True
+
+
 def configure_logging(settings: Settings) -> None:
     """The process's log format and level, for the API and the workers alike."""
     handler = logging.StreamHandler()
@@ -48,6 +67,9 @@ def configure_logging(settings: Settings) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, HideQueryValues) for f in access.filters):
+        access.addFilter(HideQueryValues())
 
 
 def configure_tracing(settings: Settings, service_name: str) -> None:

@@ -10,10 +10,13 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from orderflow.settings import Settings
-from tests.helpers import wait_until
+from tests.helpers import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 # The console script pip installed beside this Python: workers start as `orderflow worker …`.
@@ -89,3 +92,43 @@ def worker_process(settings: Settings, *kinds: str) -> Iterator[subprocess.Popen
                     process.kill()  # never leave a process behind
                     process.wait()
                     raise
+
+
+@dataclass
+class ApiProcess:
+    """A running `orderflow api`: where it answers, and (once stopped) what it wrote."""
+
+    url: str
+    output: str = ""
+    returncode: int | None = None
+
+
+@contextmanager
+def api_process(cwd: Path, *arguments: str, **environment: str) -> Iterator[ApiProcess]:
+    """`orderflow api ARGUMENTS` on a free port, once it answers /healthz; stopped by SIGTERM
+    (its output is then in ``output``, and ``returncode`` in ``process``)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [ORDERFLOW, "api", *arguments],
+        cwd=cwd,
+        env={**os.environ, "API_PORT": str(port), **environment},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    api = ApiProcess(f"http://127.0.0.1:{port}")
+    try:
+
+        def answers() -> bool:
+            try:
+                return httpx.get(f"{api.url}/healthz").status_code == 200
+            except httpx.TransportError:
+                assert process.poll() is None, process.communicate()[0]
+                return False
+
+        wait_until(answers, timeout=30)
+        yield api
+    finally:
+        process.send_signal(signal.SIGTERM)
+        api.output = process.communicate(timeout=30)[0]
+        api.returncode = process.returncode

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -12,8 +11,8 @@ from pathlib import Path
 import httpx
 
 from orderflow.catalog_export import export
-from tests.helpers import TEST_ENCRYPTION_KEYS, free_port, head_revision, wait_until
-from tests.processes import ORDERFLOW, orderflow
+from tests.helpers import TEST_ENCRYPTION_KEYS, free_port, head_revision
+from tests.processes import api_process, orderflow
 
 # The console script pip installed beside this Python (pyproject.toml's [project.scripts]).
 SUBCOMMANDS = ("run", "worker", "api", "migrate", "catalog", "keys", "bench")
@@ -104,42 +103,20 @@ def test_catalog_export_writes_the_eventcatalog_folder(tmp_path: Path) -> None:
 
 
 def test_api_serves_on_the_settings_port_and_stops_on_sigterm(tmp_path: Path) -> None:
-    port = free_port()
     environment = {
-        **os.environ,
-        "API_PORT": str(port),
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",  # down: the API starts anyway
         "DATABASE_URL": f"sqlite:///{tmp_path}/orderflow.db",
         "ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS,
     }
-    process = subprocess.Popen(
-        [ORDERFLOW, "api", "--forwarded-allow-ips", "*", "--log-level", "warning"],
-        cwd=tmp_path,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    api = f"http://127.0.0.1:{port}"
-    try:
-
-        def answers() -> bool:
-            try:
-                return httpx.get(f"{api}/healthz").status_code == 200
-            except httpx.TransportError:
-                assert process.poll() is None, process.communicate()[0]
-                return False
-
-        wait_until(answers, timeout=30)
+    arguments = ("--forwarded-allow-ips", "*", "--log-level", "warning")
+    with api_process(tmp_path, *arguments, **environment) as api:
         # Proxy headers: a TLS-terminating proxy's scheme shows in the links.
-        entry = httpx.get(f"{api}/v1", headers={"X-Forwarded-Proto": "https"})
-        assert entry.json()["_links"]["self"]["href"].startswith(f"https://127.0.0.1:{port}/")
+        entry = httpx.get(f"{api.url}/v1", headers={"X-Forwarded-Proto": "https"})
+        assert entry.json()["_links"]["self"]["href"].startswith(api.url.replace("http:", "https:"))
         assert "server" not in entry.headers  # uvicorn does not announce itself
-    finally:
-        process.send_signal(signal.SIGTERM)
-        output = process.communicate(timeout=30)[0]
+    output = api.output
     # uvicorn shuts down cleanly, then re-raises the signal it caught, as its own CLI does.
-    assert process.returncode in (0, -signal.SIGTERM), output
+    assert api.returncode in (0, -signal.SIGTERM), output
     assert "Traceback" not in output
 
 

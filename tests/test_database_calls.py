@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 
 from orderflow.database.calls import in_database
 from orderflow.database.engine import DatabaseTimeouts, create_database_engine
+from orderflow.database.outbox import OUTBOX_LOCK
 from orderflow.errors import DatabaseUnavailable
 from tests.helpers import wait_until
 from tests.tcp_proxy import TcpProxy
@@ -81,6 +83,28 @@ async def test_options_of_the_url_are_kept(postgres_url: str) -> None:
     with engine_for(url.render_as_string(hide_password=False)) as engine:
         assert await in_database(show, engine, "lock_timeout") == "1234ms"
         assert await in_database(show, engine, "statement_timeout") == "2s"
+
+
+def test_a_stalled_transaction_cannot_hold_the_outbox_lock(postgres_url: str) -> None:
+    """A writer that stops between statements (its process paused, its network gone quiet)
+    while it holds the outbox's write lock: the server ends its session, so the other
+    writers go on."""
+    timeouts = DatabaseTimeouts(2, statement=0.5, pool=2.0, call=0.5)
+    with engine_for(postgres_url, timeouts) as stalled, engine_for(postgres_url) as other:
+        assert show(stalled, "idle_in_transaction_session_timeout") == "1s"
+        with stalled.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK})
+
+            def lock_free() -> bool:
+                with other.connect() as free:
+                    taken = text("SELECT pg_try_advisory_xact_lock(:key)")
+                    return bool(free.execute(taken, {"key": OUTBOX_LOCK}).scalar_one())
+
+            assert not lock_free()
+            wait_until(lock_free, timeout=10)
+            with pytest.raises(DBAPIError, match="idle-in-transaction timeout") as ended:
+                connection.execute(text("SELECT 1"))  # its session was ended
+            assert ended.value.connection_invalidated  # a call from the API answers 503
 
 
 @pytest.mark.parametrize("pooled", [True, False], ids=["pooled", "new"])

@@ -175,7 +175,7 @@ def register(
             session.rollback()
             if not (_violates_unique(error, "email_key") or _violates_unique(error, "request_id")):
                 raise  # another rule of the table: the activity reports it as a data error
-            return _after_conflict(engine, request_id, details.email)
+            return _after_conflict(engine, request_id)
         record = to_record(row)
         actor = actor_or_unknown(actor)
         data = CustomerRegisteredData.of(record, actor).wire()
@@ -184,12 +184,12 @@ def register(
         return record
 
 
-def _after_conflict(engine: Engine, request_id: str, email: str) -> CustomerRecord:
+def _after_conflict(engine: Engine, request_id: str) -> CustomerRecord:
     with Session(engine) as session:
         mine = session.exec(select(Customer).where(Customer.request_id == request_id)).first()
         if mine is not None:  # a concurrent attempt of this same request won
             return to_record(mine)
-    raise DuplicateEmail.of(email)
+    raise DuplicateEmail.of()
 
 
 def update(
@@ -235,7 +235,7 @@ def update(
         except IntegrityError as error:
             session.rollback()
             if "email" in changed and _violates_unique(error, "email_key"):
-                raise DuplicateEmail.of(str(changed["email"])) from None
+                raise DuplicateEmail.of() from None
             raise  # another rule of the table: the activity reports it as a data error
         record = to_record(row)
         data = {"changes": CustomerChangesData.from_columns(changed).wire()}

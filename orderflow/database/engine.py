@@ -63,7 +63,8 @@ _timeouts: weakref.WeakKeyDictionary[Engine, DatabaseTimeouts] = weakref.WeakKey
 
 def create_database_engine(url: str, timeouts: DatabaseTimeouts | None = None) -> Engine:
     """An engine for ``url`` whose calls are bounded by ``timeouts`` (by default, those of the
-    settings); a SQLite file gets its folder, WAL and a busy timeout.
+    settings); a SQLite file gets its folder, WAL and a busy timeout. Its errors never quote
+    a statement's parameters (customers' personal data) in messages or logs.
 
     >>> create_database_engine("sqlite:///.data/orderflow.db")  # doctest: +SKIP
     """
@@ -75,7 +76,7 @@ def create_database_engine(url: str, timeouts: DatabaseTimeouts | None = None) -
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _tune_sqlite)
     else:
         engine = create_engine(
@@ -84,6 +85,7 @@ def create_database_engine(url: str, timeouts: DatabaseTimeouts | None = None) -
             max_overflow=20,
             pool_timeout=timeouts.pool,
             connect_args=_postgres_limits(parsed.query.get("options"), timeouts),
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _mark_fresh)
     # In this order: a call holds its connection before the ping, so a ping that hangs can
@@ -113,10 +115,15 @@ def _postgres_limits(options: str | tuple[str, ...] | None, timeouts: DatabaseTi
     timeout cannot help when its answer never arrives)."""
     given = " ".join((options,) if isinstance(options, str) else options or ())
     statement_ms = max(1, round(timeouts.statement * 1000))
+    # A transaction left open by a client that stalled (or whose network did) would keep
+    # its locks, the outbox's write lock among them, for every other writer: the server
+    # ends the session instead, once it has waited twice as long as a statement may run.
+    idle_ms = max(statement_ms * 2, round(timeouts.call * 1000))
+    limits = f"-c statement_timeout={statement_ms} -c idle_in_transaction_session_timeout={idle_ms}"
     return {
         "connect_timeout": timeouts.connect,
         # Appended to any options of the URL: the last -c of a parameter wins.
-        "options": f"{given} -c statement_timeout={statement_ms}".strip(),
+        "options": f"{given} {limits}".strip(),
         "tcp_user_timeout": max(1, round(timeouts.call * 1000)),
         "keepalives": 1,
         "keepalives_idle": max(1, math.ceil(timeouts.call)),

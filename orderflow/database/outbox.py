@@ -58,7 +58,7 @@ def new_event(
 _TABLE = OutboxEvent.__table__  # type: ignore[attr-defined]
 _COLUMNS = ("event_id", "type", "version", "source", "subject", "time", "data")
 # Any 64-bit number, the same in every process: the key of the outbox's write lock.
-_OUTBOX_LOCK = 0x6F7574626F78
+OUTBOX_LOCK = 0x6F7574626F78
 # PostgreSQL announces on this channel every commit that appends events (payload: the
 # newest position), so live streams learn of them without polling.
 NOTIFY_CHANNEL = "orderflow_outbox"
@@ -75,7 +75,7 @@ def append_new(session: Session, events: Sequence[OutboxEvent]) -> int:
         return 0
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTBOX_LOCK})
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK})
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = [{name: getattr(event, name) for name in _COLUMNS} for event in events]
     # One statement; an event already there (a retry, a replay) is skipped by its id.
