@@ -199,13 +199,12 @@ async def test_nothing_personal_can_be_read_back_after_erasure(
 
 
 async def test_erasing_again_changes_nothing_and_an_unknown_customer_is_404(
-    erasing: httpx.AsyncClient,
+    erasing: httpx.AsyncClient, client: Client
 ) -> None:
     http = erasing
-    customer = await http.post(
-        "/v1/customers",
-        json={"firstName": "Zelda", "lastName": "Twice", "email": f"{uuid.uuid4()}@x.example"},
-    )
+    body = {"firstName": "Zelda", "lastName": "Twice", "email": f"{uuid.uuid4()}@x.example"}
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    customer = await http.post("/v1/customers", json=body, headers=key)
     customer_id = customer.json()["customerId"]
     assert (await http.delete(f"/v1/customers/{customer_id}")).status_code == 204
     assert (await http.delete(f"/v1/customers/{customer_id}")).status_code == 204
@@ -219,6 +218,13 @@ async def test_erasing_again_changes_nothing_and_an_unknown_customer_is_404(
     # An erased customer places no new orders.
     refused = await http.post("/v1/orders", json={"accountId": customer_id})
     assert_problem(refused, 422, "invalid-parameter")
+    # A retried registration is told the customer is gone, and starts no new workflow (whose
+    # history would hold the details again).
+    registration = request_workflow_id(register_request_id(key["Idempotency-Key"]))
+    await eventually(lambda: history_gone(client, registration))
+    retried = await http.post("/v1/customers", json=body, headers=key)
+    assert_problem(retried, 410, "customer-erased")
+    await history_gone(client, registration)
 
 
 async def test_an_update_on_its_way_during_erasure_is_swept_later(

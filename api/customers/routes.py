@@ -72,7 +72,8 @@ def _etag(customer: CustomerRecord) -> dict[str, str]:
     **hal_operation(
         "Register Customer",
         CustomerResource,
-        {**_ACCEPTED, **problem_responses(400, 409, 422, 503)},
+        # 410: a retry (same Idempotency-Key) of a registration whose customer was erased.
+        {**_ACCEPTED, **problem_responses(400, 409, 410, 422, 503)},
         status_code=201,
         dependencies=[require_scope("customers:write")],
     ),

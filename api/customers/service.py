@@ -92,7 +92,16 @@ class CustomerService:
         return await in_database(outbox.read_subject, self._engine, source, offset, limit)
 
     async def register(self, input: RegisterCustomerInput) -> RequestState:
+        """Start the registration. A retry (same Idempotency-Key) of one whose customer was
+        erased since is refused here, before its details reach a new workflow history (its
+        first one was deleted); the activity refuses it too, should the database not answer."""
         _request_id_fits(input.request_id)
+        try:
+            erased = await in_database(customers.registered_erased, self._engine, input.request_id)
+        except DatabaseUnavailable:
+            erased = None
+        if erased is not None:
+            raise CustomerErased.of(erased)
         return await self._run(RegisterCustomerWorkflow.run, input, input.request_id)
 
     async def update(self, input: UpdateCustomerInput) -> RequestState:

@@ -346,3 +346,13 @@ def is_erased(engine: Engine, customer_id: int) -> bool:
             )
         ).first()
         return found is not None
+
+
+def registered_erased(engine: Engine, request_id: str) -> int | None:
+    """The id of the erased customer that registration ``request_id`` created, if any."""
+    with Session(engine) as session:
+        return session.exec(
+            select(Customer.id).where(
+                Customer.request_id == request_id, col(Customer.erased_at).is_not(None)
+            )
+        ).first()
