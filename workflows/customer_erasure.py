@@ -8,7 +8,6 @@ history has no personal data and stays (it is the record that the erasure happen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
@@ -23,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         CustomerOutcome,
         EraseCustomerInput,
         ErasureRecord,
+        SweepAgainInput,
         SweepHistoriesInput,
     )
     from workflows.customer_workflows import DATABASE_RETRY, DATABASE_TIMEOUT
@@ -35,12 +35,6 @@ TEMPORAL_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=60),
 )
-
-
-@dataclass
-class SweepAgainInput:
-    sweep: SweepHistoriesInput
-    delay_seconds: float
 
 
 async def _sweep(sweep: SweepHistoriesInput) -> None:

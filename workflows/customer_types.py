@@ -115,5 +115,13 @@ class SweepHistoriesInput:
 
 
 @dataclass
+class SweepAgainInput:
+    """Sweep once more, ``delay_seconds`` after the erasure (SweepCustomerHistories)."""
+
+    sweep: SweepHistoriesInput
+    delay_seconds: float
+
+
+@dataclass
 class SweepResult:
     deleted: int
