@@ -17,12 +17,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.customer_activities import CustomerActivities
+from activities.customer_erasure import CustomerErasureActivities
 from activities.order_activities import OrderActivities
 from orderflow import temporal
 from orderflow.database.engine import DatabaseTimeouts, create_database_engine
 from orderflow.health import temporal_health
 from orderflow.settings import Settings, get_settings
 from orderflow.telemetry import configure_logging, configure_tracing
+from workflows.customer_erasure import EraseCustomerWorkflow, SweepCustomerHistoriesWorkflow
 from workflows.customer_workflows import RegisterCustomerWorkflow, UpdateCustomerWorkflow
 from workflows.order_workflow import OrderWorkflow
 
@@ -50,13 +52,25 @@ def build_worker(
 def build_customer_worker(
     client: Client, settings: Settings, engine: Engine, executor: ThreadPoolExecutor
 ) -> Worker:
-    """The customer worker: customer workflows and their database activities."""
+    """The customer worker: customer workflows, their database activities, and erasure
+    (which deletes request histories through the worker's own Temporal client)."""
     customer_activities = CustomerActivities(engine)
+    erasure = CustomerErasureActivities(engine, client, settings.temporal_rpc_timeout)
     return Worker(
         client,
         task_queue=settings.customers_task_queue,
-        workflows=[RegisterCustomerWorkflow, UpdateCustomerWorkflow],
-        activities=[customer_activities.register_customer, customer_activities.update_customer],
+        workflows=[
+            RegisterCustomerWorkflow,
+            UpdateCustomerWorkflow,
+            EraseCustomerWorkflow,
+            SweepCustomerHistoriesWorkflow,
+        ],
+        activities=[
+            customer_activities.register_customer,
+            customer_activities.update_customer,
+            erasure.erase_customer,
+            erasure.delete_customer_histories,
+        ],
         activity_executor=executor,
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

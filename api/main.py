@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 task_queue=settings.customers_task_queue,
                 wait=timedelta(seconds=settings.customer_request_wait_seconds),
                 rpc_timeout=settings.temporal_rpc_timeout,
+                sweep_again=timedelta(seconds=settings.customer_erasure_sweep_again_seconds),
             ),
             app.state.engine,
         )

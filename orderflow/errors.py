@@ -83,9 +83,18 @@ class VersionMismatch(CustomerRefusal):
         return cls(f"customer {customer_id} is at version {actual}, not {expected}")
 
 
+class CustomerErased(CustomerRefusal):
+    """The customer was erased: its id stays (its orders refer to it), its data is gone."""
+
+    @classmethod
+    def of(cls, customer_id: int) -> CustomerErased:
+        return cls(f"customer {customer_id} was erased")
+
+
 # The refusal types a customer workflow reports (ApplicationError types), by name.
 CUSTOMER_REFUSALS: dict[str, type[CustomerRefusal]] = {
-    kind.__name__: kind for kind in (DuplicateEmail, CustomerNotFound, VersionMismatch)
+    kind.__name__: kind
+    for kind in (DuplicateEmail, CustomerNotFound, VersionMismatch, CustomerErased)
 }
 
 

@@ -148,3 +148,63 @@ class CustomerUpdatedData(Shape):
             "changes": self.changes.wire(),
             "actor": self.actor,
         }
+
+
+class ErasedCustomerRegisteredData(Shape):
+    """CustomerRegistered once its customer was erased: the personal data is gone."""
+
+    customer_id: Id
+    version: int = Field(ge=1)
+    created_at: EpochMillis
+    last_modified: EpochMillis
+    actor: Actor
+    erased: bool = Field(True, description="Always true: the customer was erased")
+
+
+class ErasedCustomerUpdatedData(Shape):
+    """CustomerUpdated once its customer was erased: which fields changed, not their values."""
+
+    customer_id: Id
+    version: int = Field(ge=1)
+    changed_fields: list[str] = Field(
+        description="The fields the update changed (an address field as `address.street`)"
+    )
+    actor: Actor
+    erased: bool = Field(True, description="Always true: the customer was erased")
+
+
+class CustomerErasedData(Shape):
+    """The customer's personal data was erased (and redacted from its earlier events)."""
+
+    customer_id: Id
+    version: int = Field(ge=1)
+    actor: Actor
+
+
+def erased_event_data(type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The data of a published customer event with the customer's personal data taken out
+    (what stays: ids, versions, times, who, and which fields an update changed)."""
+    version = data.get("version", 1)
+    actor = data.get("actor", UNKNOWN_ACTOR)
+    if type == "CustomerRegistered":
+        registered = ErasedCustomerRegisteredData(
+            customer_id=data["customerId"],
+            version=version,
+            created_at=data.get("createdAt", 0),
+            last_modified=data.get("lastModified", 0),
+            actor=actor,
+        )
+        return registered.wire()
+    if type == "CustomerUpdated":
+        changes: dict[str, Any] = data.get("changes") or {}
+        names: list[str] = []
+        for name, value in changes.items():
+            if name == "address" and isinstance(value, dict) and value:
+                names.extend(f"address.{part}" for part in value)
+            else:
+                names.append(name)
+        updated = ErasedCustomerUpdatedData(
+            customer_id=data["customerId"], version=version, changed_fields=names, actor=actor
+        )
+        return updated.wire()
+    raise ValueError(f"{type} is not a customer event that holds personal data")

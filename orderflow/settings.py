@@ -106,6 +106,9 @@ class Settings(BaseSettings):
 
     # How long a customer request may take before the API answers 202 and lets it finish.
     customer_request_wait_seconds: float = Field(5.0, ge=0)
+    # An erasure deletes the customer's request histories, then once more this much later:
+    # an update that was on its way during the first sweep is caught by the second.
+    customer_erasure_sweep_again_seconds: float = Field(60.0, ge=0, le=86_400)
 
     # Customer database: postgresql+psycopg://… in production; unset, the SQLite file
     # orderflow.db in data_dir, so DATA_DIR holds all of the embedded stack's state.

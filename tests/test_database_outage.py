@@ -1,5 +1,5 @@
-"""Nothing is lost while the database is down: the request is accepted (202), completes by
-itself once the database is back, and is written exactly once."""
+"""Nothing is lost while the database is down: the request (a registration, an erasure) is
+accepted (202), completes by itself once the database is back, and is written exactly once."""
 
 from __future__ import annotations
 
@@ -72,3 +72,51 @@ async def test_a_registration_survives_a_database_outage(
         "CustomerRegistered"
     ]
     check.dispose()
+
+
+async def test_an_erasure_survives_a_database_outage(
+    client: Client, settings: Settings, postgres_url: str
+) -> None:
+    """DELETE while the database is down: 202 with a status link, and the erasure completes
+    once it is back."""
+    real = make_url(postgres_url)
+    async with TcpProxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
+        through_proxy = real.set(host="127.0.0.1", port=proxy.port).render_as_string(
+            hide_password=False
+        )
+        own = isolated_settings(
+            settings,
+            database_url=through_proxy,
+            customers_task_queue=f"customers-{uuid.uuid4()}",
+            customer_request_wait_seconds=1,
+        )
+        engine = create_database_engine(through_proxy)
+        body = {"firstName": "Zelda", "lastName": "Outage", "email": f"{uuid.uuid4()}@x.example"}
+        with ThreadPoolExecutor(own.worker_max_concurrent_activities) as executor:
+            async with (
+                build_customer_worker(client, own, engine, executor),
+                running_api(own) as http,
+            ):
+                registered = await http.post("/v1/customers", json=body)
+                assert registered.status_code == 201, registered.text
+                customer_id = registered.json()["customerId"]
+                await proxy.cut()
+                accepted = await http.delete(f"/v1/customers/{customer_id}")
+                assert accepted.status_code == 202, accepted.text
+                status_href = accepted.headers["location"]
+                assert accepted.json()["status"] == "pending"
+
+                await proxy.restore()
+
+                async def completed() -> httpx.Response:
+                    status = await http.get(status_href)
+                    assert status.json()["status"] == "completed", status.text
+                    return status
+
+                done = await eventually(completed, timeout=60, interval=0.25)
+                assert done.json()["customerId"] == customer_id
+                gone = await http.get(done.json()["_links"]["customer"]["href"])
+                assert gone.status_code == 410
+                again = await http.delete(f"/v1/customers/{customer_id}")
+                assert again.status_code == 204
+        engine.dispose()

@@ -43,7 +43,7 @@ async def test_command_lines_carry_the_ids(
 
 
 async def test_workflow_logging_is_silent_on_replay(caplog: pytest.LogCaptureFixture) -> None:
-    path = sorted(Path(__file__).parent.joinpath("histories").glob("*.json"))[-1]
+    path = sorted(Path(__file__).parent.joinpath("histories").glob("order_*.json"))[-1]
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     caplog.set_level(logging.INFO, logger="temporalio.workflow")
     await Replayer(workflows=[OrderWorkflow]).replay_workflow(history)

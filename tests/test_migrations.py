@@ -18,6 +18,7 @@ from orderflow.database import customers as customer_store
 from orderflow.database.engine import create_database_engine
 from orderflow.database.migrate import upgrade
 from orderflow.database.order_numbers import OrderNumber, account_of, allocate_order_id
+from orderflow.errors import CustomerErased
 from tests.conftest import new_postgres_database
 from tests.helpers import head_revision
 from workflows.customer_types import CustomerChanges, CustomerDetails
@@ -149,4 +150,30 @@ def test_an_existing_database_gets_64_bit_ids(empty_database: str) -> None:
     )
     assert updated.version == 2
     assert customer_store.get(engine, customer.customer_id) == updated
+    engine.dispose()
+
+
+def test_a_customer_from_before_erasure_can_be_erased(empty_database: str) -> None:
+    """Revision 0003 lets a customer written at 0002 lose its personal columns; its email
+    can then be registered again (the unique key admits many NULLs on both databases)."""
+    engine = create_database_engine(empty_database)
+    upgrade(engine, "0002")
+    first_order = _fill_at_0001(engine)
+    upgrade(engine)
+    other = customer_store.register(
+        engine, "register-other", CustomerDetails("Katherine", "Johnson", "kj@example.com")
+    )
+    erased = customer_store.erase(engine, 5, actor="ops")
+    assert erased.version == 2 and erased.register_request_id == "register-old"
+    assert customer_store.erase(engine, 5).already_erased  # again: nothing changes
+    customer_store.erase(engine, other.customer_id)
+    with pytest.raises(CustomerErased):
+        customer_store.get(engine, 5)
+    assert customer_store.find_by_email(engine, "MJ@example.com") is None
+    assert customer_store.exists(engine, 5) and not customer_store.is_registered(engine, 5)
+    assert account_of(engine, first_order) == 5  # the order keeps its customer
+    again = customer_store.register(
+        engine, "register-again", CustomerDetails("Mary", "Jackson", "mj@example.com")
+    )
+    assert again.customer_id != 5
     engine.dispose()

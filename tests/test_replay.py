@@ -1,4 +1,5 @@
-"""Recorded order histories replay against today's workflow code without nondeterminism.
+"""Recorded order and erasure histories replay against today's workflow code without
+nondeterminism.
 
 They replay through the service's own converter, which encrypts: the recorded histories are
 plaintext (written before encryption, or recorded so for review), and payloads that are not
@@ -16,10 +17,13 @@ from temporalio.workflow import NondeterminismError
 from tests.careless_change import TimerFirstOrderWorkflow
 from tests.conftest import encrypting_converter
 from tests.helpers import new_order_id
-from tests.record_history import HISTORIES, record_walk
+from tests.record_history import HISTORIES, record_erasure, record_walk
+from workflows.customer_erasure import EraseCustomerWorkflow, SweepCustomerHistoriesWorkflow
 from workflows.order_workflow import OrderWorkflow
 
-RECORDED = sorted(HISTORIES.glob("*.json"))
+RECORDED = sorted(HISTORIES.glob("order_*.json"))
+ERASURES = sorted(HISTORIES.glob("customer_erase_*.json"))
+ERASURE_WORKFLOWS = [EraseCustomerWorkflow, SweepCustomerHistoriesWorkflow]
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -28,6 +32,7 @@ def load(path: Path) -> WorkflowHistory:
 
 def test_there_is_a_recorded_history() -> None:
     assert RECORDED, "tests/histories/ has no recorded order history"
+    assert ERASURES, "tests/histories/ has no recorded erasure history"
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
@@ -48,3 +53,16 @@ async def test_an_incompatible_change_is_caught() -> None:
     replayer = Replayer(workflows=[TimerFirstOrderWorkflow])
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(load(RECORDED[0]))
+
+
+@pytest.mark.parametrize("path", ERASURES, ids=[p.stem for p in ERASURES])
+async def test_recorded_erasure_replays(path: Path) -> None:
+    replayer = Replayer(workflows=ERASURE_WORKFLOWS, data_converter=encrypting_converter())
+    result = await replayer.replay_workflow(load(path))
+    assert result.replay_failure is None
+
+
+async def test_a_fresh_erasure_replays(client: Client, postgres_url: str) -> None:
+    history = await record_erasure(client, postgres_url)
+    replayer = Replayer(workflows=ERASURE_WORKFLOWS, data_converter=client.data_converter)
+    await replayer.replay_workflow(history)

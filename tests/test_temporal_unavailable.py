@@ -30,17 +30,20 @@ async def test_503_when_temporal_was_never_reachable(
 ) -> None:
     account = (await register_customer(http))["customerId"]
     dead = isolated_settings(settings, temporal_address=f"127.0.0.1:{free_port()}")
-    async with running_api(dead) as http:
+    async with running_api(dead) as down:
         started = time.monotonic()
-        assert_unavailable(await http.post("/v1/orders", json={"accountId": account}))
+        assert_unavailable(await down.post("/v1/orders", json={"accountId": account}))
         customer = {"firstName": "A", "lastName": "B", "email": "a@b.example"}
-        assert_unavailable(await http.post("/v1/customers", json=customer))
-        assert_unavailable(await http.get("/v1/orders/1"))
-        assert_unavailable(await http.get("/v1/orders"))
-        assert_unavailable(await http.put("/v1/orders/1/commands/prepareOrder"))
-        assert_unavailable(await http.get("/v1/orders/1/events"))
+        assert_unavailable(await down.post("/v1/customers", json=customer))
+        # An erasure that Temporal never recorded: nothing was erased.
+        assert_unavailable(await down.delete(f"/v1/customers/{account}"))
+        assert_unavailable(await down.get("/v1/orders/1"))
+        assert_unavailable(await down.get("/v1/orders"))
+        assert_unavailable(await down.put("/v1/orders/1/commands/prepareOrder"))
+        assert_unavailable(await down.get("/v1/orders/1/events"))
         # Bounded by the client's retry budget, not hung (generous bound for a loaded CI box).
         assert time.monotonic() - started < 60
+    assert (await http.get(f"/v1/customers/{account}")).status_code == 200
 
 
 async def test_503_when_temporal_goes_away(settings: Settings, http: httpx.AsyncClient) -> None:

@@ -78,5 +78,50 @@ class CustomerOutcome:
     """How a customer request ended: the customer, or a business refusal (not a failure)."""
 
     customer: CustomerRecord | None = None
-    refusal: str | None = None  # DuplicateEmail, CustomerNotFound or VersionMismatch
+    refusal: str | None = None  # DuplicateEmail, CustomerNotFound, VersionMismatch, ...
     detail: str = ""
+    # The customer an erasure erased (EraseCustomer's outcome has no customer to show).
+    erased: int | None = None
+
+
+@dataclass
+class EraseCustomerInput:
+    """Erase Customer: the customer's id and who asked; no personal data."""
+
+    customer_id: int
+    actor: str = UNKNOWN_ACTOR
+    # When to delete the request histories a second time (see EraseCustomerWorkflow).
+    sweep_again_seconds: float = 60.0
+
+
+@dataclass
+class ErasureRecord:
+    """What the erasure activity did: the customer's version after it (ids and counts only)."""
+
+    customer_id: int
+    version: int
+    # The registration request whose workflow history holds the customer's details.
+    register_request_id: str | None
+    redacted_events: int
+    already_erased: bool = False
+
+
+@dataclass
+class SweepHistoriesInput:
+    """Delete the Temporal histories of a customer's registration and update requests."""
+
+    customer_id: int
+    register_request_id: str | None
+
+
+@dataclass
+class SweepAgainInput:
+    """Sweep once more, ``delay_seconds`` after the erasure (SweepCustomerHistories)."""
+
+    sweep: SweepHistoriesInput
+    delay_seconds: float
+
+
+@dataclass
+class SweepResult:
+    deleted: int

@@ -212,9 +212,9 @@ class CustomerEventPage(Resource):
 
 
 class CustomerRequestResource(Resource):
-    """Where a register or update request stands: pending, completed, refused (a duplicate
-    email, an unknown customer, a stale version) or failed (it can never complete, e.g. the
-    database cannot store its data; ``detail`` says why)."""
+    """Where a register, update or erase request stands: pending, completed, refused (a
+    duplicate email, an unknown or erased customer, a stale version) or failed (it can never
+    complete, e.g. the database cannot store its data; ``detail`` says why)."""
 
     request_id: str
     status: Literal["pending", "completed", "refused", "failed"]

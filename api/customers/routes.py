@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Response
 
 from api.customers.models import (
     CustomerCreate,
@@ -43,11 +43,7 @@ def _answer(state: RequestState, to: Links, *, new: bool) -> HalResponse:
     if state.failure is not None:
         raise state.failure
     if state.outcome is None:
-        href = to.customer_request(state.request_id)
-        pending = CustomerRequestResource(
-            request_id=state.request_id, status="pending", links=links(self=href)
-        )
-        return HalResponse(pending, 202, headers={"Location": href, "Retry-After": "1"})
+        return _accepted(state, to)
     if state.outcome.refusal is not None:
         raise refusal(state.outcome)
     assert state.outcome.customer is not None
@@ -56,6 +52,15 @@ def _answer(state: RequestState, to: Links, *, new: bool) -> HalResponse:
     if new:
         return created(resource, _etag(customer))
     return HalResponse(resource, headers=_etag(customer))
+
+
+def _accepted(state: RequestState, to: Links) -> HalResponse:
+    """202: the request runs on (the database is slow or down); ``Location`` says how it ends."""
+    href = to.customer_request(state.request_id)
+    pending = CustomerRequestResource(
+        request_id=state.request_id, status="pending", links=links(self=href)
+    )
+    return HalResponse(pending, 202, headers={"Location": href, "Retry-After": "1"})
 
 
 def _etag(customer: CustomerRecord) -> dict[str, str]:
@@ -67,7 +72,8 @@ def _etag(customer: CustomerRecord) -> dict[str, str]:
     **hal_operation(
         "Register Customer",
         CustomerResource,
-        {**_ACCEPTED, **problem_responses(400, 409, 422, 503)},
+        # 410: a retry (same Idempotency-Key) of a registration whose customer was erased.
+        {**_ACCEPTED, **problem_responses(400, 409, 410, 422, 503)},
         status_code=201,
         dependencies=[require_scope("customers:write")],
     ),
@@ -124,7 +130,7 @@ async def find_customers(
 async def read_customer_request(
     request_id: str, customers: CustomersDep, to: LinksDep
 ) -> HalResponse:
-    """Where an accepted (202) register or update request stands."""
+    """Where an accepted (202) register, update or erase request stands."""
     state = await customers.state(request_id)
     self_link = to.customer_request(request_id)
     if state.failure is not None:
@@ -150,8 +156,11 @@ async def read_customer_request(
             links=links(self=self_link),
         )
         return HalResponse(refused)
-    assert state.outcome.customer is not None
-    customer_id = state.outcome.customer.customer_id
+    if state.outcome.erased is not None:
+        customer_id = state.outcome.erased
+    else:
+        assert state.outcome.customer is not None
+        customer_id = state.outcome.customer.customer_id
     completed = CustomerRequestResource(
         request_id=request_id,
         status="completed",
@@ -166,12 +175,12 @@ async def read_customer_request(
     **hal_operation(
         "Get Customer",
         CustomerResource,
-        problem_responses(404, 503),
+        problem_responses(404, 410, 503),
         dependencies=[require_scope("customers:read")],
     ),
 )
 async def read_customer(customer_id: IdPath, customers: CustomersDep, to: LinksDep) -> HalResponse:
-    """The customer, read directly from the database."""
+    """The customer, read directly from the database; 410 once it was erased."""
     customer = await customers.get(customer_id)
     return HalResponse(CustomerResource.of(customer, to), headers=_etag(customer))
 
@@ -181,7 +190,7 @@ async def read_customer(customer_id: IdPath, customers: CustomersDep, to: LinksD
     **hal_operation(
         "Update Customer",
         CustomerResource,
-        {**_ACCEPTED, **problem_responses(400, 404, 409, 412, 422, 503)},
+        {**_ACCEPTED, **problem_responses(400, 404, 409, 410, 412, 422, 503)},
         dependencies=[require_scope("customers:write")],
     ),
 )
@@ -221,6 +230,35 @@ def _expected_version(if_match: str | None) -> int | None:
     return int(tag)
 
 
+@router.delete(
+    "/{customer_id}",
+    summary="Erase Customer",
+    status_code=204,
+    response_class=Response,
+    responses={
+        204: {"description": "Erased (or erased before): the customer's personal data is gone"},
+        **_ACCEPTED,
+        **problem_responses(404, 503),
+    },
+    dependencies=[require_scope("admin", "customers:write")],
+)
+async def erase_customer(
+    customer_id: IdPath, customers: CustomersDep, to: LinksDep, caller: CallerDep
+) -> Response:
+    """Erase the customer's personal data: the customer keeps its id and its orders, its
+    published events are redacted (a CustomerErased event says so), and the Temporal
+    histories of its registration and updates are deleted. Answers 204 once done (also
+    for a customer erased before); 202 with a status link while the database is down."""
+    state = await customers.erase(customer_id, actor=caller.name)
+    if state.failure is not None:
+        raise state.failure
+    if state.outcome is None:
+        return _accepted(state, to)
+    if state.outcome.refusal is not None:
+        raise refusal(state.outcome)
+    return Response(status_code=204)
+
+
 @router.get(
     "/{customer_id}/events",
     **hal_operation(
@@ -237,7 +275,8 @@ async def list_customer_events(
     page: Annotated[Page, Query(description="Page number, from 0")] = 0,
     size: PageSize = 20,
 ) -> HalResponse:
-    """The customer's published events (CloudEvents), oldest first."""
+    """The customer's published events (CloudEvents), oldest first; an erased customer's
+    are redacted, and end with CustomerErased."""
     events, total = await customers.events(customer_id, page * size, size)
     page_links, numbers = numbered_links(
         total=total,

@@ -22,18 +22,22 @@ from orderflow.database.outbox import OutboxEvent
 from orderflow.errors import (
     CUSTOMER_FAILURES,
     CUSTOMER_REFUSALS,
+    CustomerErased,
     CustomerNotFound,
     CustomerRefusal,
     CustomerRequestFailed,
     CustomerRequestNotFound,
+    DatabaseUnavailable,
     DomainError,
     InvalidInput,
 )
 from workflows import customer_fields as fields
-from workflows.customer_names import request_workflow_id
+from workflows.customer_erasure import EraseCustomerWorkflow
+from workflows.customer_names import erase_request_id, request_workflow_id
 from workflows.customer_types import (
     CustomerOutcome,
     CustomerRecord,
+    EraseCustomerInput,
     RegisterCustomerInput,
     UpdateCustomerInput,
 )
@@ -59,6 +63,8 @@ class CustomerRequestOptions:
     task_queue: str
     wait: timedelta
     rpc_timeout: timedelta
+    # When an erasure deletes the customer's request histories a second time.
+    sweep_again: timedelta = timedelta(seconds=60)
 
 
 class CustomerService:
@@ -86,7 +92,16 @@ class CustomerService:
         return await in_database(outbox.read_subject, self._engine, source, offset, limit)
 
     async def register(self, input: RegisterCustomerInput) -> RequestState:
+        """Start the registration. A retry (same Idempotency-Key) of one whose customer was
+        erased since is refused here, before its details reach a new workflow history (its
+        first one was deleted); the activity refuses it too, should the database not answer."""
         _request_id_fits(input.request_id)
+        try:
+            erased = await in_database(customers.registered_erased, self._engine, input.request_id)
+        except DatabaseUnavailable:
+            erased = None
+        if erased is not None:
+            raise CustomerErased.of(erased)
         return await self._run(RegisterCustomerWorkflow.run, input, input.request_id)
 
     async def update(self, input: UpdateCustomerInput) -> RequestState:
@@ -95,9 +110,45 @@ class CustomerService:
         if not is_id(input.customer_id):
             raise CustomerNotFound.of(input.customer_id)
         _request_id_fits(input.request_id)
+        # An erased customer is refused before its new details reach a workflow history
+        # (the activity refuses it too, should the database not answer this check).
+        if await self._known_to_be_erased(input.customer_id):
+            raise CustomerErased.of(input.customer_id)
         return await self._run(UpdateCustomerWorkflow.run, input, input.request_id)
 
-    async def _run(self, run: Any, input: Any, request_id: str) -> RequestState:
+    async def erase(self, customer_id: int, *, actor: str) -> RequestState:
+        """Start (or join) the customer's erasure and wait a little for it. An unknown
+        customer is refused before anything starts; while the database does not answer,
+        the workflow finds out. An erasure that ended is simply run again (it changes
+        nothing, and sweeps the histories once more): the answer is the same."""
+        if not is_id(customer_id):
+            raise CustomerNotFound.of(customer_id)
+        try:
+            known = await in_database(customers.exists, self._engine, customer_id)
+        except DatabaseUnavailable:
+            known = True
+        if not known:
+            raise CustomerNotFound.of(customer_id)
+        sweep_again = self._options.sweep_again.total_seconds()
+        input = EraseCustomerInput(customer_id, actor, sweep_again_seconds=sweep_again)
+        request_id = erase_request_id(customer_id)
+        reuse = WorkflowIDReusePolicy.ALLOW_DUPLICATE
+        return await self._run(EraseCustomerWorkflow.run, input, request_id, reuse=reuse)
+
+    async def _known_to_be_erased(self, customer_id: int) -> bool:
+        try:
+            return await in_database(customers.is_erased, self._engine, customer_id)
+        except DatabaseUnavailable:
+            return False
+
+    async def _run(
+        self,
+        run: Any,
+        input: Any,
+        request_id: str,
+        *,
+        reuse: WorkflowIDReusePolicy = WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    ) -> RequestState:
         """Start (or join, for a retry) the request's workflow and wait up to the configured
         time for it; past that, the request goes on in Temporal and the client polls."""
         try:
@@ -106,7 +157,7 @@ class CustomerService:
                 input,
                 id=request_workflow_id(request_id),
                 task_queue=self._options.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_reuse_policy=reuse,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 static_summary=f"customer request {request_id}",
                 rpc_timeout=self._options.rpc_timeout,

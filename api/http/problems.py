@@ -105,6 +105,7 @@ DOMAIN_PROBLEMS: dict[type[errors.DomainError], tuple[int, str, Extensions | Non
     errors.Unauthenticated: (401, "unauthorized", None),
     errors.ScopeMissing: (403, "insufficient-scope", _scopes),
     errors.NotFound: (404, "not-found", None),
+    errors.CustomerErased: (410, "customer-erased", None),
     errors.OrderClosed: (409, "order-closed", _refusal),
     errors.EventLogFull: (409, "event-log-full", _refusal),
     errors.CommandRefused: (409, "command-not-allowed", _refusal),

@@ -58,7 +58,7 @@ class OrderService:
         """A new order for a registered customer, placed by ``actor`` (or, with a key used
         before, that order)."""
         if self._engine is None or not await in_database(
-            customers.exists, self._engine, account_id
+            customers.is_registered, self._engine, account_id
         ):
             unknown = f"customer {account_id} is not registered"
             raise InvalidInput([("accountId", unknown)], detail=unknown)

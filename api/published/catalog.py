@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from api.customers.models import CustomerCreate, CustomerPatch
 from api.http.deps import LinksDep, require_scope
@@ -23,8 +23,11 @@ from api.http.problems import problem_responses
 from api.orders.models import OrderCreate
 from orderflow.errors import NotFound
 from orderflow.messages import (
+    CustomerErasedData,
     CustomerRegisteredData,
     CustomerUpdatedData,
+    ErasedCustomerRegisteredData,
+    ErasedCustomerUpdatedData,
     Id,
     OrderEventData,
     Shape,
@@ -127,10 +130,18 @@ def _message(owner: str, service: str) -> Callable[..., Message]:
     return message
 
 
+def _either(title: str, *models: type[BaseModel]) -> dict[str, Any]:
+    """The schema of data that is one of ``models``: an event as published, or as it reads
+    once its customer was erased."""
+    union: Any = Union[models]  # noqa: UP007 (a union built at run time)
+    schema = TypeAdapter(union).json_schema(by_alias=True, mode="serialization")
+    return {"$schema": DRAFT, "title": title, **schema}
+
+
 def _customer_messages() -> list[Message]:
     message = _message(CUSTOMERS, "customer-api")
-    created = _schema(CustomerRegisteredData, serialization=True)
-    updated = _schema(CustomerUpdatedData, serialization=True)
+    created = _either("CustomerRegistered", CustomerRegisteredData, ErasedCustomerRegisteredData)
+    updated = _either("CustomerUpdated", CustomerUpdatedData, ErasedCustomerUpdatedData)
     return [
         message(
             "RegisterCustomer",
@@ -153,9 +164,31 @@ def _customer_messages() -> list[Message]:
             _schema(CustomerQuery),
             "GET /v1/customers/{customerId}",
         ),
-        message("CustomerRegistered", "event", "A customer was registered", created),
         message(
-            "CustomerUpdated", "event", "A customer's details changed: the changed fields", updated
+            "EraseCustomer",
+            "command",
+            "Erase a customer's personal data (its id and orders stay)",
+            _schema(CustomerQuery),
+            "DELETE /v1/customers/{customerId}",
+        ),
+        message(
+            "CustomerRegistered",
+            "event",
+            "A customer was registered (without the personal data once it was erased)",
+            created,
+        ),
+        message(
+            "CustomerUpdated",
+            "event",
+            "A customer's details changed: the changed fields (only their names once the "
+            "customer was erased)",
+            updated,
+        ),
+        message(
+            "CustomerErased",
+            "event",
+            "A customer's personal data was erased, and redacted from its earlier events",
+            _schema(CustomerErasedData, serialization=True),
         ),
     ]
 

@@ -9,17 +9,31 @@ from typing import Any
 from sqlalchemy import Column, DateTime
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from orderflow.database.columns import ID
 from orderflow.database.outbox import OutboxEvent, append_new, new_event
-from orderflow.errors import CustomerNotFound, DuplicateEmail, InvalidCustomerData, VersionMismatch
-from orderflow.messages import CustomerChangesData, CustomerRegisteredData
+from orderflow.errors import (
+    CustomerErased,
+    CustomerNotFound,
+    DuplicateEmail,
+    InvalidCustomerData,
+    VersionMismatch,
+)
+from orderflow.messages import (
+    CustomerChangesData,
+    CustomerErasedData,
+    CustomerRegisteredData,
+    erased_event_data,
+)
 from workflows import customer_fields as fields
+from workflows.customer_names import erase_request_id
 from workflows.customer_types import (
+    ADDRESS_FIELDS,
     CustomerChanges,
     CustomerDetails,
     CustomerRecord,
+    ErasureRecord,
 )
 from workflows.values import UNKNOWN_ACTOR, actor_or_unknown, is_id
 
@@ -28,11 +42,13 @@ class Customer(SQLModel, table=True):
     __tablename__ = "customer"
 
     id: int | None = Field(default=None, sa_column=Column(ID, primary_key=True))
-    first_name: str = Field(max_length=fields.NAME_MAX)
-    last_name: str = Field(max_length=fields.NAME_MAX)
-    email: str = Field(max_length=fields.EMAIL_MAX)
+    # The personal columns are NULL once the customer is erased (erased_at is set); until
+    # then the names and the email are always there.
+    first_name: str | None = Field(default=None, max_length=fields.NAME_MAX)
+    last_name: str | None = Field(default=None, max_length=fields.NAME_MAX)
+    email: str | None = Field(default=None, max_length=fields.EMAIL_MAX)
     # Emails are unique regardless of case: the lower-cased copy carries the constraint.
-    email_key: str = Field(max_length=fields.EMAIL_MAX, unique=True)
+    email_key: str | None = Field(default=None, max_length=fields.EMAIL_MAX, unique=True)
     phone: str | None = Field(default=None, max_length=fields.PHONE_MAX)
     street: str | None = Field(default=None, max_length=fields.STREET_MAX)
     city: str | None = Field(default=None, max_length=fields.CITY_MAX)
@@ -43,6 +59,9 @@ class Customer(SQLModel, table=True):
     version: int = 1
     # The registration request that created the row: a retried activity finds it here.
     request_id: str | None = Field(default=None, max_length=fields.REQUEST_ID_MAX, unique=True)
+    erased_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
 
 
 def _ms(moment: datetime) -> int:
@@ -52,7 +71,11 @@ def _ms(moment: datetime) -> int:
 
 
 def to_record(row: Customer) -> CustomerRecord:
+    """The customer as a record; an erased customer has none, and is CustomerErased."""
     assert row.id is not None
+    if row.erased_at is not None:
+        raise CustomerErased.of(row.id)
+    assert row.first_name is not None and row.last_name is not None and row.email is not None
     return CustomerRecord(
         customer_id=row.id,
         first_name=row.first_name,
@@ -240,9 +263,96 @@ def find_by_email(engine: Engine, email: str) -> CustomerRecord | None:
 
 
 def exists(engine: Engine, customer_id: int) -> bool:
+    """Whether the customer was ever registered (an erased customer still exists)."""
     if not is_id(customer_id):
         return False
     with Session(engine) as session:
         return (
             session.exec(select(Customer.id).where(Customer.id == customer_id)).first() is not None
         )
+
+
+def is_registered(engine: Engine, customer_id: int) -> bool:
+    """Whether the customer is registered and not erased (may place orders)."""
+    if not is_id(customer_id):
+        return False
+    with Session(engine) as session:
+        found = session.exec(
+            select(Customer.id).where(Customer.id == customer_id, col(Customer.erased_at).is_(None))
+        ).first()
+        return found is not None
+
+
+# The published events that carry a customer's personal data, redacted on erasure.
+PERSONAL_EVENTS = ("CustomerRegistered", "CustomerUpdated")
+_PERSONAL_COLUMNS = ("first_name", "last_name", "email", "email_key", "phone", *ADDRESS_FIELDS)
+
+
+def erase(engine: Engine, customer_id: int, *, actor: str = UNKNOWN_ACTOR) -> ErasureRecord:
+    """Erase the customer's personal data, in one transaction: the row's personal columns
+    become NULL (its id, version, times and orders stay), its published events lose the
+    personal data they carried, and a CustomerErased event says so (recording ``actor``).
+
+    Erasing an erased customer changes nothing; a retry writes CustomerErased once (its id
+    is derived from the customer's). Raises CustomerNotFound.
+    """
+    if not is_id(customer_id):
+        raise CustomerNotFound.of(customer_id)
+    with Session(engine) as session:
+        row = session.get(Customer, customer_id, with_for_update=True)
+        if row is None:
+            raise CustomerNotFound.of(customer_id)
+        if row.erased_at is not None:
+            return ErasureRecord(customer_id, row.version, row.request_id, 0, already_erased=True)
+        for name in _PERSONAL_COLUMNS:
+            setattr(row, name, None)
+        now = datetime.now(UTC)
+        row.erased_at = now
+        row.last_modified = now
+        row.version += 1
+        source = f"/v1/customers/{customer_id}"
+        published = session.exec(
+            select(OutboxEvent).where(
+                OutboxEvent.source == source, col(OutboxEvent.type).in_(PERSONAL_EVENTS)
+            )
+        ).all()
+        for event in published:
+            event.data = erased_event_data(event.type, event.data)
+            session.add(event)
+        session.flush()
+        actor = actor_or_unknown(actor)
+        data = CustomerErasedData(customer_id=customer_id, version=row.version, actor=actor)
+        erased = new_event(
+            event_id=_event_id(erase_request_id(customer_id)),
+            type="CustomerErased",
+            source=source,
+            subject=str(customer_id),
+            data=data.wire(),
+            time=now,
+        )
+        append_new(session, [erased])
+        record = ErasureRecord(customer_id, row.version, row.request_id, len(published))
+        session.commit()
+        return record
+
+
+def is_erased(engine: Engine, customer_id: int) -> bool:
+    if not is_id(customer_id):
+        return False
+    with Session(engine) as session:
+        found = session.exec(
+            select(Customer.id).where(
+                Customer.id == customer_id, col(Customer.erased_at).is_not(None)
+            )
+        ).first()
+        return found is not None
+
+
+def registered_erased(engine: Engine, request_id: str) -> int | None:
+    """The id of the erased customer that registration ``request_id`` created, if any."""
+    with Session(engine) as session:
+        return session.exec(
+            select(Customer.id).where(
+                Customer.request_id == request_id, col(Customer.erased_at).is_not(None)
+            )
+        ).first()
