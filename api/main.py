@@ -28,6 +28,7 @@ from api.http.problems import install_problem_handlers
 from api.orders import commands as order_commands
 from api.orders import events as order_events
 from api.orders import orders
+from api.orders.admission import CommandAdmission
 from api.orders.options import OrderStartOptions
 from api.orders.service import OrderService
 from api.orders.temporal import OrderWorkflows
@@ -72,7 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url, DatabaseTimeouts.from_settings(settings)
         )
         workflows = OrderWorkflows(client, OrderStartOptions.from_settings(settings))
-        app.state.orders = OrderService(workflows, app.state.engine)
+        app.state.orders = OrderService(
+            workflows, app.state.engine, CommandAdmission.from_settings(settings)
+        )
         app.state.customers = CustomerService(
             client,
             CustomerRequestOptions(
