@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.common import (
@@ -26,6 +27,7 @@ from orderflow.errors import (
     BadPageToken,
     OrderIdsOutOfStep,
     OrderNotFound,
+    TooManyCommands,
     WorkflowUnanswered,
 )
 from workflows import order_names as names
@@ -44,6 +46,10 @@ from workflows.values import UNKNOWN_ACTOR
 log = logging.getLogger(__name__)
 
 _BAD_TOKEN = {RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.INTERNAL, RPCStatusCode.UNKNOWN}
+# What a call that outlived its rpc_timeout ends with (client side, server side).
+_TIMED_OUT = {RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED}
+QUERY_ATTEMPTS = 3
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -146,31 +152,55 @@ class OrderWorkflows:
         return OrderIdsOutOfStep()
 
     async def order(self, order_id: int) -> Order:
-        async with self._temporal_errors(order_id):
-            return await self._handle(order_id).query(
-                OrderWorkflow.order, rpc_timeout=self._timeout
-            )
+        return await self._query(
+            order_id, lambda handle, timeout: handle.query(OrderWorkflow.order, rpc_timeout=timeout)
+        )
 
     async def commands(self, order_id: int) -> list[str]:
-        async with self._temporal_errors(order_id):
-            return await self._handle(order_id).query(
-                OrderWorkflow.commands, rpc_timeout=self._timeout
-            )
+        return await self._query(
+            order_id,
+            lambda handle, timeout: handle.query(OrderWorkflow.commands, rpc_timeout=timeout),
+        )
 
     async def events(self, order_id: int, offset: int, limit: int) -> EventsPage:
         """A page by position in the whole log (trimmed events are not in it)."""
-        async with self._temporal_errors(order_id):
-            return await self._handle(order_id).query(
-                OrderWorkflow.events,
-                EventsRequest(offset=offset, limit=limit),
-                rpc_timeout=self._timeout,
-            )
+        page = EventsRequest(offset=offset, limit=limit)
+        return await self._query(
+            order_id,
+            lambda handle, timeout: handle.query(OrderWorkflow.events, page, rpc_timeout=timeout),
+        )
 
     async def event(self, order_id: int, event_id: int) -> OrderEvent | None:
+        return await self._query(
+            order_id,
+            lambda handle, timeout: handle.query(
+                OrderWorkflow.event, event_id, rpc_timeout=timeout
+            ),
+        )
+
+    async def _query(
+        self,
+        order_id: int,
+        query: Callable[[WorkflowHandle[OrderWorkflow, Order], timedelta], Awaitable[T]],
+    ) -> T:
+        """A read of the order, in QUERY_ATTEMPTS attempts that share the call's bound.
+
+        A query that reaches the order's run while it continues as new under a stream of
+        signals can be left unanswered until its deadline (the server drops queries it had
+        attached to the task that tried to close the run). Asked again, the new run answers:
+        the reader waits a fraction of the bound, not all of it, and is not told 503.
+        """
+        handle = self._handle(order_id)
+        attempt = self._timeout / QUERY_ATTEMPTS
         async with self._temporal_errors(order_id):
-            return await self._handle(order_id).query(
-                OrderWorkflow.event, event_id, rpc_timeout=self._timeout
-            )
+            for left in reversed(range(QUERY_ATTEMPTS)):
+                try:
+                    return await query(handle, attempt)
+                except RPCError as error:
+                    if left == 0 or error.status not in _TIMED_OUT:
+                        raise
+                    log.info("order %s: a query went unanswered; asking again", order_id)
+        raise AssertionError("unreachable")
 
     async def send(
         self,
@@ -187,6 +217,17 @@ class OrderWorkflows:
             try:
                 await self._handle(order_id).signal(command, signal, rpc_timeout=self._timeout)
             except RPCError as error:
+                if error.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+                    # The server sheds this order's signals for a moment, e.g. while a
+                    # continue-as-new that new signals held up closes the run (Temporal then
+                    # refuses signals until it has). Nothing was recorded: the client is
+                    # told to come back, as the admission tells it.
+                    log.info("order %s refuses signals for now: %s", order_id, error)
+                    raise TooManyCommands(
+                        order_id,
+                        1,
+                        why="takes no signals for a moment (e.g. while it continues as new)",
+                    ) from None
                 if error.status != RPCStatusCode.NOT_FOUND:
                     raise
                 # Closed workflows refuse signals with NOT_FOUND too: tell the two apart.

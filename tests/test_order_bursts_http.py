@@ -1,0 +1,113 @@
+"""A burst of commands on one order, through the real API: nothing accepted is lost or
+refused after the fact, the order stays readable, and an order past its rate is told so
+(429) before anything is recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from orderflow.settings import Settings
+from tests.helpers import (
+    create_order,
+    eventually,
+    isolated_settings,
+    register_customer,
+    running_api,
+    running_worker,
+)
+
+UPDATES = 10_000
+SENDERS = 20
+ASYNC = {"Prefer": "respond-async"}
+
+
+async def send_location(
+    http: httpx.AsyncClient, order: dict[str, Any], key: str, n: int
+) -> httpx.Response:
+    """One location update (the n-th: its latitude tells which), answered as soon as it is
+    recorded, sent again after Retry-After for as long as the order answers 429."""
+    href = order["_links"]["commands"]["href"] + "/updateOrderLocation"
+    while True:
+        response = await http.put(
+            href,
+            params={"lat": n / 1000, "lon": 1},
+            headers={**ASYNC, "Idempotency-Key": key},
+        )
+        if response.status_code != 429:
+            return response
+        await asyncio.sleep(int(response.headers["retry-after"]))
+
+
+async def all_events(http: httpx.AsyncClient, order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The order's whole event log, page by page, following ``next`` links."""
+    seen: list[dict[str, Any]] = []
+    href: str | None = order["_links"]["events"]["href"] + "?size=500"
+    while href:
+        response = await http.get(href)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        seen += body["_embedded"]["orderEventList"]
+        href = body["_links"].get("next", {}).get("href")
+    return seen
+
+
+@pytest.mark.timeout(600)  # ~1 min on an idle 2-core machine; CI machines are slower
+async def test_ten_thousand_location_updates_on_one_order(
+    settings: Settings, worker: None, client: Client
+) -> None:
+    """20 senders, each sending its share one after another as fast as the API accepts
+    them: every update answered 202 is applied once, each sender's in the order it sent
+    them, and a reader finds the order (200) throughout."""
+    own = isolated_settings(settings, order_commands_per_second=500, order_command_burst=500)
+    async with running_worker(client, own):
+        async with running_api(own) as http:
+            order = await create_order(http, (await register_customer(http))["customerId"])
+            sent: list[list[int]] = [[] for _ in range(SENDERS)]
+            reads: list[int] = []
+            done = asyncio.Event()
+
+            async def sender(s: int) -> None:
+                for n in range(s, UPDATES, SENDERS):
+                    response = await send_location(http, order, f"burst-{n}", n)
+                    assert response.status_code == 202, response.text
+                    sent[s].append(n)
+
+            async def reader() -> None:
+                while not done.is_set():
+                    reads.append((await http.get(order["_links"]["self"]["href"])).status_code)
+                    await asyncio.sleep(0.05)
+
+            reading = asyncio.create_task(reader())
+            started = time.monotonic()
+            try:
+                await asyncio.gather(*(sender(s) for s in range(SENDERS)))
+            finally:
+                done.set()
+                await reading
+            took = time.monotonic() - started
+            assert reads and set(reads) == {200}, f"{len(reads)} reads: {set(reads)}"
+
+            async def all_applied() -> None:
+                response = await http.get(order["_links"]["events"]["href"] + "?size=1")
+                assert response.status_code == 200
+                assert response.json()["page"]["totalElements"] == UPDATES + 1
+
+            await eventually(all_applied, timeout=60, interval=0.5)
+            events = await all_events(http, order)
+    assert [e["eventId"] for e in events] == list(range(1, UPDATES + 2))
+    updates = events[1:]
+    assert [e["commandId"] for e in updates if e["type"] == "ORDER_LOCATION_UPDATED"] == [
+        e["commandId"] for e in updates
+    ]
+    applied = [int(e["commandId"].removeprefix("burst-")) for e in updates]
+    assert sorted(applied) == list(range(UPDATES))  # each accepted update, exactly once
+    assert [e["lat"] for e in updates] == [n / 1000 for n in applied]
+    for s, mine in enumerate(sent):
+        assert [n for n in applied if n % SENDERS == s] == mine  # in the order sent
+    print(f"{UPDATES} updates from {SENDERS} senders in {took:.1f} s, {len(reads)} reads")
