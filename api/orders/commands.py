@@ -76,7 +76,8 @@ _COMMAND_DOC = """Send a command to the order. Parameters go in the query string
   `Prefer: respond-async`, 202 as soon as it is recorded, `Location` the order.
 - **429** nothing was recorded: the order receives commands faster than it accepts them
   (`ORDER_COMMANDS_PER_SECOND`, bursts of `ORDER_COMMAND_BURST`); retry after `Retry-After`
-  seconds. A retry of a command the order has decided is never refused.
+  seconds. A retry (same `Idempotency-Key`) of a command the order has already decided
+  sends nothing and is answered from its outcome instead.
 - **503** nothing was recorded: Temporal is unreachable, or did not answer in time.
   Retrying is safe with the same `Idempotency-Key` (a retry returns the first outcome).
 """
