@@ -54,6 +54,14 @@ def test_retry_after_is_whole_seconds_until_a_token() -> None:
     assert admission.take(1) == 1
 
 
+def test_a_bucket_remembers_the_keys_it_admitted() -> None:
+    admission = CommandAdmission(rate=1, burst=1, clock=Clock())
+    assert admission.take(1, "first") == 0
+    assert admission.take(1, "second") == 1
+    assert admission.admitted_before(1, "first")
+    assert not admission.admitted_before(1, "second") and not admission.admitted_before(2, "first")
+
+
 def test_buckets_of_idle_orders_are_dropped() -> None:
     admission = CommandAdmission(rate=1, burst=1, max_orders=3, clock=Clock())
     for order_id in range(10):

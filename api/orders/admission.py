@@ -41,14 +41,19 @@ class CommandAdmission:
         self._max_orders = max_orders
         self._clock = clock
         self._buckets: OrderedDict[int, _Bucket] = OrderedDict()
+        # Commands (order id, Idempotency-Key) admitted lately, most recent last: a retry of
+        # one of these may be answered from its outcome when the bucket is empty; any other
+        # refused command costs nothing but the refusal, not even a query.
+        self._admitted: OrderedDict[tuple[int, str], None] = OrderedDict()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CommandAdmission:
         return cls(settings.order_commands_per_second, settings.order_command_burst)
 
-    def take(self, order_id: int) -> int:
-        """Admit one command to the order: 0 when admitted (a token is taken), else the
-        whole seconds (at least 1) until a token is there again, for Retry-After."""
+    def take(self, order_id: int, key: str | None = None) -> int:
+        """Admit one command to the order: 0 when admitted (a token is taken, and the
+        command's Idempotency-Key ``key`` remembered), else the whole seconds (at least 1)
+        until a token is there again, for Retry-After."""
         now = self._clock()
         bucket = self._buckets.pop(order_id, None)
         if bucket is None:
@@ -62,8 +67,17 @@ class CommandAdmission:
             self._buckets.popitem(last=False)
         if bucket.tokens >= 1:
             bucket.tokens -= 1
+            if key is not None:
+                self._admitted[order_id, key] = None
+                self._admitted.move_to_end((order_id, key))
+                while len(self._admitted) > self._max_orders:
+                    self._admitted.popitem(last=False)
             return 0
         return max(1, math.ceil((1 - bucket.tokens) / self.rate))
+
+    def admitted_before(self, order_id: int, key: str) -> bool:
+        """Whether this process admitted a command with this Idempotency-Key lately."""
+        return (order_id, key) in self._admitted
 
     def __len__(self) -> int:
         return len(self._buckets)

@@ -205,15 +205,18 @@ class OrderService:
 
     async def _admitted(self, order_id: int, command_id: str, *, keyed: bool) -> bool:
         """Whether to send the command: yes when the order admits one more now; no for a
-        retry (same key) of a command the order has already decided, which sends nothing
-        and so is never refused; TooManyCommands for the rest."""
+        retry (same key) of a command this process admitted and the order has decided,
+        which sends nothing and so is not refused; TooManyCommands for the rest."""
         if self._admission is None:
             return True
-        wait = self._admission.take(order_id)
+        wait = self._admission.take(order_id, command_id if keyed else None)
         if wait == 0:
             return True
         try:
-            if keyed and await self._recorded(order_id, command_id):
+            # Only a command admitted before can be a retry worth a query: refusing the
+            # rest of a flood must cost no more than the refusal.
+            retry = keyed and self._admission.admitted_before(order_id, command_id)
+            if retry and await self._recorded(order_id, command_id):
                 return False
         except OrderNotFound:
             pass  # a retry later is told what became of the order

@@ -46,9 +46,19 @@ from workflows.values import UNKNOWN_ACTOR
 log = logging.getLogger(__name__)
 
 _BAD_TOKEN = {RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.INTERNAL, RPCStatusCode.UNKNOWN}
-# What a call that outlived its rpc_timeout ends with (client side, server side).
+# A query is asked again (within its bound) when it timed out (client side, server side),
+# met the order's workflow task failed (as it is for a moment when a continue-as-new is
+# turned down because signals arrived) or found the order's query buffer full (the server
+# holds one query per workflow while a workflow task runs).
+_ASK_AGAIN = {
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.FAILED_PRECONDITION,
+    RPCStatusCode.RESOURCE_EXHAUSTED,  # "consistent query buffer is full": one at a time
+}
 _TIMED_OUT = {RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED}
 QUERY_ATTEMPTS = 3
+_QUERY_PAUSE = 0.1  # seconds before asking again a query that was turned away
 T = TypeVar("T")
 
 
@@ -183,24 +193,34 @@ class OrderWorkflows:
         order_id: int,
         query: Callable[[WorkflowHandle[OrderWorkflow, Order], timedelta], Awaitable[T]],
     ) -> T:
-        """A read of the order, in QUERY_ATTEMPTS attempts that share the call's bound.
+        """A read of the order, asked again within the call's bound when the order's run is
+        between two runs.
 
         A query that reaches the order's run while it continues as new under a stream of
         signals can be left unanswered until its deadline (the server drops queries it had
-        attached to the task that tried to close the run). Asked again, the new run answers:
-        the reader waits a fraction of the bound, not all of it, and is not told 503.
+        attached to the task that tried to close the run), or be refused while that task
+        has failed (FAILED_PRECONDITION). Asked again, the new run answers: each attempt
+        gets a third of the bound, so the reader waits a fraction of it and is not told 503.
         """
         handle = self._handle(order_id)
-        attempt = self._timeout / QUERY_ATTEMPTS
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout.total_seconds()
+        attempt = self._timeout.total_seconds() / QUERY_ATTEMPTS
         async with self._temporal_errors(order_id):
-            for left in reversed(range(QUERY_ATTEMPTS)):
+            while True:
+                left = max(deadline - loop.time(), _QUERY_PAUSE)
                 try:
-                    return await query(handle, attempt)
+                    return await query(handle, timedelta(seconds=min(attempt, left)))
                 except RPCError as error:
-                    if left == 0 or error.status not in _TIMED_OUT:
+                    if error.status not in _ASK_AGAIN or loop.time() + _QUERY_PAUSE >= deadline:
                         raise
-                    log.info("order %s: a query went unanswered; asking again", order_id)
-        raise AssertionError("unreachable")
+                    log.info(
+                        "order %s: a query went unanswered (%s); asking again",
+                        order_id,
+                        error.status.name,
+                    )
+                    if error.status not in _TIMED_OUT:
+                        await asyncio.sleep(_QUERY_PAUSE)
 
     async def send(
         self,
@@ -321,6 +341,9 @@ class OrderWorkflows:
             if (failure := temporal.unavailable(error)) is None:
                 raise
             log.warning("Temporal call failed: %s", temporal.failure_text(error))
+            if isinstance(error, RPCError) and error.status == RPCStatusCode.FAILED_PRECONDITION:
+                # Temporal answered: the order's workflow task has failed, for now at least.
+                raise WorkflowUnanswered() from None
             raise failure from None
         except WorkflowQueryFailedError as error:
             log.error("query on order %s failed: %s", order_id, error)
