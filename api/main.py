@@ -29,6 +29,7 @@ from api.http.problems import install_problem_handlers
 from api.orders import commands as order_commands
 from api.orders import events as order_events
 from api.orders import orders
+from api.orders.admission import CommandAdmission
 from api.orders.options import OrderStartOptions
 from api.orders.service import OrderService
 from api.orders.temporal import OrderWorkflows
@@ -78,7 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         options = OrderStartOptions.from_settings(settings)
         workflows = OrderWorkflows(client, options, signals=signals)
-        app.state.orders = OrderService(workflows, app.state.engine)
+        app.state.orders = OrderService(
+            workflows, app.state.engine, CommandAdmission.from_settings(settings)
+        )
         app.state.customers = CustomerService(
             client,
             CustomerRequestOptions(

@@ -121,6 +121,18 @@ class IdempotencyKeyReused(DomainError):
     """An Idempotency-Key was first used for a different request."""
 
 
+class TooManyCommands(DomainError):
+    """An order's commands arrive faster than it accepts them: nothing was recorded, a
+    retry after ``retry_after`` seconds will be admitted."""
+
+    def __init__(self, order_id: int, retry_after: int, *, why: str | None = None) -> None:
+        why = why or "receives commands faster than it accepts them"
+        super().__init__(
+            f"order {order_id} {why}; nothing was recorded, retry after {retry_after} s"
+        )
+        self.retry_after = retry_after
+
+
 # Access: who is asking, and whether they may.
 
 

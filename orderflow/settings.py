@@ -100,6 +100,16 @@ class Settings(BaseSettings):
     order_max_events: int = Field(5_000, ge=10, le=6_000)
     # Published events an order's workflow keeps after continue-as-new (the rest: outbox).
     order_kept_events_after_continue: int = Field(100, ge=1, le=1_000)
+    # Commands one order accepts from each API process: a token bucket of
+    # ORDER_COMMAND_BURST, refilled at ORDER_COMMANDS_PER_SECOND. Beyond it the API answers
+    # 429 + Retry-After and records nothing. Well under what one Temporal server applies
+    # (a dev server: ~430 signals/s in all), so one order cannot crowd out the others.
+    order_commands_per_second: float = Field(
+        50.0, gt=0, description="Commands an order accepts per second (per API process)."
+    )
+    order_command_burst: int = Field(
+        100, ge=1, description="Commands an order accepts at once before the rate applies."
+    )
     # Order events gather this long before one local activity publishes them all: fewer
     # publications under load, at the price of that much delay in the feed (0: at once).
     order_publish_delay_ms: int = Field(1_000, ge=0, le=60_000)

@@ -106,13 +106,15 @@ class ApiProcess:
 @contextmanager
 def api_process(cwd: Path, *arguments: str, **environment: str) -> Iterator[ApiProcess]:
     """`orderflow api ARGUMENTS` on a free port, once it answers /healthz; stopped by SIGTERM
-    (its output is then in ``output``, and ``returncode`` in ``process``)."""
+    (its output is then in ``output``, and ``returncode`` in ``process``). The output goes
+    to a file: a pipe nobody reads while the API runs fills up and blocks it."""
     port = free_port()
+    log = tempfile.NamedTemporaryFile("w+", prefix="api-", suffix=".log")
     process = subprocess.Popen(
         [ORDERFLOW, "api", *arguments],
         cwd=cwd,
         env={**os.environ, "API_PORT": str(port), **environment},
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -123,12 +125,20 @@ def api_process(cwd: Path, *arguments: str, **environment: str) -> Iterator[ApiP
             try:
                 return httpx.get(f"{api.url}/healthz").status_code == 200
             except httpx.TransportError:
-                assert process.poll() is None, process.communicate()[0]
+                assert process.poll() is None, Path(log.name).read_text()
                 return False
 
         wait_until(answers, timeout=30)
         yield api
     finally:
         process.send_signal(signal.SIGTERM)
-        api.output = process.communicate(timeout=30)[0]
-        api.returncode = process.returncode
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a process behind
+            process.wait()
+            raise
+        finally:
+            api.output = Path(log.name).read_text()
+            api.returncode = process.returncode
+            log.close()

@@ -11,6 +11,7 @@ from temporalio.client import Client
 from api.orders.options import OrderStartOptions
 from api.orders.service import OrderService
 from api.orders.temporal import OrderWorkflows
+from orderflow.database.engine import create_database_engine
 from orderflow.settings import Settings
 from tests.conftest import start_dev_server
 from tests.helpers import (
@@ -142,3 +143,46 @@ async def test_every_event_stays_readable_after_the_workflow_trims_its_copy(
         assert [e["lat"] for e in seen[1:]] == [i / 10 for i in range(60)]
         first = await api.get(seen[0]["_links"]["self"]["href"])  # type: ignore[index]
         assert first.status_code == 200 and first.json()["type"] == "ORDER_CREATED"
+
+
+async def test_an_order_continues_as_new_before_its_kept_log_fills(
+    client: Client, settings: Settings
+) -> None:
+    """No history threshold, no suggestion from the server yet: a stream of commands far
+    longer than the log an order keeps (ORDER_MAX_EVENTS) is applied whole, because the
+    order continues as new and trims its published events before its log fills."""
+    own = isolated_settings(
+        settings,
+        order_max_events=100,
+        order_kept_events_after_continue=5,
+        order_publish_delay_ms=0,
+    )
+    engine = create_database_engine(own.database_url)
+    service = OrderService(OrderWorkflows(client, OrderStartOptions.from_settings(own)), engine)
+    updates = 400
+    try:
+        async with running_worker(client, own):
+            order_id = new_order_id()
+            await service.workflows.start(order_id, 555, 1, fresh=True)
+            for batch in range(0, updates, 10):
+                ids = [f"loc-{i}" for i in range(batch, batch + 10)]
+                await asyncio.gather(
+                    *(
+                        service.workflows.send(
+                            order_id, "updateOrderLocation", key, {"lat": i / 10, "lon": 1}
+                        )
+                        for i, key in enumerate(ids, start=batch)
+                    )
+                )
+                # The pace of a bounded rate: the order applies one batch before the next.
+                last = await service.workflows.outcome(order_id, ids[-1], wait=10)
+                assert last is not None and last.outcome.refusal is None, last
+
+            handle = client.get_workflow_handle(names.order_workflow_id(order_id))
+            kept = await handle.query(OrderWorkflow.events, EventsRequest(0, 1))
+            assert kept.first_kept > updates - 100, "the order kept events it could trim"
+            page = await service.events(order_id, 0, 1_000)
+    finally:
+        engine.dispose()
+    assert [e.event_id for e in page.events] == list(range(1, updates + 2))
+    assert sorted(e.lat for e in page.events[1:]) == [i / 10 for i in range(updates)]  # type: ignore[type-var]

@@ -69,6 +69,12 @@ VALUES_CHECKED = "command-values-checked"
 # per command that changes them.
 INDEX_PER_ACTIVATION = "search-attributes-once-per-activation"
 LOGGED_PER_ACTIVATION = 20  # commands logged one line each; the rest are counted
+# The server suggests continue-as-new by history length (4,096 events by default, but a
+# setting of the cluster), which alone could let a fast stream of commands fill the kept log
+# (OrderInput.max_events) first, and the commands past it would be refused after they were
+# accepted. Since this patch an order also continues as new once its log holds three
+# quarters of max_events, if trimming published events would free at least a quarter.
+CONTINUE_BEFORE_LOG_FILLS = "continue-as-new-before-the-log-fills"
 
 
 W = TypeVar("W")
@@ -108,6 +114,7 @@ class OrderWorkflow:
         self._input = input
         self._outcomes: OrderedDict[str, CommandOutcome] = OrderedDict()
         self._published = 0  # events 1.._published are in the outbox
+        self._log_bounded = False  # CONTINUE_BEFORE_LOG_FILLS, decided as the run starts
         # Work left for _catch_up at the end of the activation.
         self._stale = False
         self._index_stale = False
@@ -139,16 +146,17 @@ class OrderWorkflow:
         self._keeping_up = asyncio.create_task(self._keep_up())
         publishing = workflow.patched(PUBLISH_EVENTS)
         batching = publishing and workflow.patched(PUBLISH_IN_BATCHES)
+        self._log_bounded = workflow.patched(CONTINUE_BEFORE_LOG_FILLS)
         while True:
             await workflow.wait_condition(
                 lambda: (
                     (publishing and self._unpublished() > 0)
                     or self._order.status.is_terminal
-                    or self._history_full()
+                    or self._time_to_continue()
                 )
             )
             closed = self._order.status.is_terminal
-            if self._history_full() and not closed:
+            if self._time_to_continue() and not closed:
                 break  # continue as new; unpublished events travel along
             if publishing and self._unpublished() > 0:
                 if batching and not closed and input.publish_delay_ms > 0:
@@ -194,7 +202,7 @@ class OrderWorkflow:
             await workflow.wait_condition(
                 lambda: (
                     self._order.status.is_terminal
-                    or self._history_full()
+                    or self._time_to_continue()
                     or self._unpublished() >= PUBLISH_BATCH
                 ),
                 timeout=delay,
@@ -228,10 +236,14 @@ class OrderWorkflow:
     def _carry_over(self) -> OrderCarryOver:
         """The state for the next run: published events beyond the most recent are trimmed
         (the outbox has them); unpublished ones always travel."""
-        recent = self._order.event_count + 1 - self._input.kept_after_continue
-        keep_from = min(self._published + 1, recent)
+        keep_from = self._keep_from()
         kept = [e for e in self._events if e.event_id >= keep_from]
         return OrderCarryOver(self._order, kept, list(self._outcomes.values()), self._published)
+
+    def _keep_from(self) -> int:
+        """The first event the next run keeps: the unpublished and the most recent ones."""
+        recent = self._order.event_count + 1 - self._input.kept_after_continue
+        return min(self._published + 1, recent)
 
     def _first_kept(self) -> int:
         return self._events[0].event_id
@@ -436,6 +448,16 @@ class OrderWorkflow:
 
     def _log_full(self) -> bool:
         return len(self._events) >= self._input.max_events
+
+    def _time_to_continue(self) -> bool:
+        return self._history_full() or (self._log_bounded and self._log_crowded())
+
+    def _log_crowded(self) -> bool:
+        """The kept log is three quarters full, and continuing as new would trim a quarter
+        of its room: so it continues as new long before a burst can fill it."""
+        room = self._input.max_events
+        trimmed = self._keep_from() - self._first_kept()
+        return len(self._events) >= room * 3 // 4 and trimmed >= room // 4
 
     def _history_full(self) -> bool:
         info = workflow.info()

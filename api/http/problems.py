@@ -113,6 +113,7 @@ DOMAIN_PROBLEMS: dict[type[errors.DomainError], tuple[int, str, Extensions | Non
     errors.VersionMismatch: (412, "precondition-failed", None),
     errors.IdempotencyKeyReused: (422, "idempotency-key-reused", None),
     errors.InvalidInput: (422, "invalid-parameter", _invalid),
+    errors.TooManyCommands: (429, "too-many-commands", None),
     errors.Unavailable: (503, "service-unavailable", None),
     errors.CustomerRequestFailed: (500, "internal-error", None),
 }
@@ -127,7 +128,7 @@ def domain_problem(error: errors.DomainError) -> Problem:
     else:
         status, name, extensions = 500, "internal-error", None
     headers = {}
-    if isinstance(error, errors.Unavailable):
+    if isinstance(error, errors.Unavailable | errors.TooManyCommands):
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, errors.Unauthenticated):
         headers["WWW-Authenticate"] = CHALLENGE

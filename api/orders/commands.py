@@ -74,6 +74,10 @@ _COMMAND_DOC = """Send a command to the order. Parameters go in the query string
 - **202** recorded, outcome not known within `ORDER_COMMAND_WAIT_SECONDS`: `Location` is the
   command's outcome resource (pending, then applied or refused). With
   `Prefer: respond-async`, 202 as soon as it is recorded, `Location` the order.
+- **429** nothing was recorded: the order receives commands faster than it accepts them
+  (`ORDER_COMMANDS_PER_SECOND`, bursts of `ORDER_COMMAND_BURST`); retry after `Retry-After`
+  seconds. A retry (same `Idempotency-Key`) of a command the order has already decided
+  sends nothing and is answered from its outcome instead.
 - **503** nothing was recorded: Temporal is unreachable, or did not answer in time.
   Retrying is safe with the same `Idempotency-Key` (a retry returns the first outcome).
 """
@@ -84,7 +88,7 @@ _COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
         "Recorded, outcome not known yet: Location is its outcome resource "
         "(with Prefer: respond-async, the order)",
     ),
-    **problem_responses(404, 409, 422, 503),
+    **problem_responses(404, 409, 422, 429, 503),
 }
 
 
@@ -124,10 +128,11 @@ async def run_command(
     """Run a command on the order."""
     params = checked_parameters(spec, query_parameters(spec, request))
     command_id = idempotency_key or str(uuid.uuid4())
+    keyed = idempotency_key is not None
     if wants_async(prefer):
-        await orders.submit(order_id, spec, command_id, params, actor=caller.name)
+        await orders.submit(order_id, spec, command_id, params, actor=caller.name, keyed=keyed)
         return accepted(order_id, command_id, to, location=to.order(order_id))
-    result = await orders.run(order_id, spec, command_id, params, actor=caller.name)
+    result = await orders.run(order_id, spec, command_id, params, actor=caller.name, keyed=keyed)
     if isinstance(result, CommandPending):
         return accepted(order_id, command_id, to)
     return HalResponse(OrderResource.of(result.order, to))

@@ -71,7 +71,7 @@ async def read_event(
         {
             201: hal(EventResource, "The appended event"),
             202: hal(CommandAccepted, "Recorded, outcome not known yet: see Location"),
-            **problem_responses(400, 404, 409, 422, 503),
+            **problem_responses(400, 404, 409, 422, 429, 503),
         },
         status_code=201,
         dependencies=[require_scope("orders:write")],
@@ -94,7 +94,9 @@ async def append_event(
         )
     params = checked_parameters(spec, body.parameters())
     command_id = idempotency_key or str(uuid.uuid4())
-    result = await orders.run(order_id, spec, command_id, params, actor=caller.name)
+    result = await orders.run(
+        order_id, spec, command_id, params, actor=caller.name, keyed=idempotency_key is not None
+    )
     if isinstance(result, CommandPending):
         return accepted(order_id, command_id, to)
     assert result.event is not None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from api.orders import archive
+from api.orders.admission import CommandAdmission
 from api.orders.temporal import OrderSummary, OrderWorkflows
 from orderflow.database import customers
 from orderflow.database.calls import in_database
@@ -27,6 +28,7 @@ from orderflow.errors import (
     OrderNotFound,
     TemporalTimeout,
     TemporalUnavailable,
+    TooManyCommands,
     WorkflowUnanswered,
 )
 from workflows.order_machine import Command, ParameterValue, allowed_commands
@@ -46,11 +48,18 @@ class CommandPending:
 
 class OrderService:
     """What the order routes do; reads closed orders that Temporal no longer keeps from the
-    archive (``engine`` may be None where no archive is needed)."""
+    archive (``engine`` may be None where no archive is needed). With an ``admission``,
+    an order's commands beyond its rate are refused before they are sent."""
 
-    def __init__(self, workflows: OrderWorkflows, engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        workflows: OrderWorkflows,
+        engine: Engine | None = None,
+        admission: CommandAdmission | None = None,
+    ) -> None:
         self.workflows = workflows
         self._engine = engine
+        self._admission = admission
 
     async def place(
         self, account_id: int, idempotency_key: str | None, *, actor: str = UNKNOWN_ACTOR
@@ -134,6 +143,7 @@ class OrderService:
         params: Mapping[str, ParameterValue],
         *,
         actor: str = UNKNOWN_ACTOR,
+        keyed: bool = False,
     ) -> CommandResult | CommandPending:
         """Signal the command (sent by ``actor``), then wait (bounded) for its outcome: the
         synchronous path.
@@ -143,7 +153,7 @@ class OrderService:
         the command's outcome resource tells the rest. Unavailable means nothing was
         recorded.
         """
-        await self.submit(order_id, command, command_id, params, actor=actor)
+        await self.submit(order_id, command, command_id, params, actor=actor, keyed=keyed)
         try:
             result = await self.workflows.outcome(
                 order_id, command_id, wait=self.workflows.options.command_wait.total_seconds()
@@ -164,10 +174,15 @@ class OrderService:
         params: Mapping[str, ParameterValue],
         *,
         actor: str = UNKNOWN_ACTOR,
+        keyed: bool = False,
     ) -> None:
         """Signal the command (the asynchronous path); a closed order refuses it, unless
         this is a retry of a command that ran before it closed. Raises Unavailable only
-        when Temporal certainly did not record the signal."""
+        when Temporal certainly did not record the signal, TooManyCommands when the order
+        admits no more commands now (``keyed``: the command id is the client's
+        Idempotency-Key, so it may be a retry)."""
+        if not await self._admitted(order_id, command_id, keyed=keyed):
+            return  # a retry of a command the order has decided: nothing to send
         try:
             sent = await self.workflows.send(
                 order_id, command.name, command_id, params, actor=actor
@@ -189,6 +204,25 @@ class OrderService:
             return  # recorded, or nobody can say yet: the outcome resource will
         if not sent and await self.workflows.outcome(order_id, command_id) is None:
             raise OrderClosed(order_id, (await self.read(order_id)).status.value)
+
+    async def _admitted(self, order_id: int, command_id: str, *, keyed: bool) -> bool:
+        """Whether to send the command: yes when the order admits one more now; no for a
+        retry (same key) of a command this process admitted and the order has decided,
+        which sends nothing and so is not refused; TooManyCommands for the rest."""
+        if self._admission is None:
+            return True
+        wait = self._admission.take(order_id, command_id if keyed else None)
+        if wait == 0:
+            return True
+        try:
+            # Only a command admitted before can be a retry worth a query: refusing the
+            # rest of a flood must cost no more than the refusal.
+            retry = keyed and self._admission.admitted_before(order_id, command_id)
+            if retry and await self._recorded(order_id, command_id):
+                return False
+        except OrderNotFound:
+            pass  # a retry later is told what became of the order
+        raise TooManyCommands(order_id, wait)
 
     async def outcome(self, order_id: int, command_id: str) -> CommandResult | CommandPending:
         """What became of a recorded command: pending while its order cannot answer."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.common import (
@@ -26,6 +27,7 @@ from orderflow.errors import (
     BadPageToken,
     OrderIdsOutOfStep,
     OrderNotFound,
+    TooManyCommands,
     WorkflowUnanswered,
 )
 from workflows import order_names as names
@@ -47,6 +49,20 @@ log = logging.getLogger(__name__)
 # the client's own retries would: temporal.CONNECT_RETRY).
 SIGNAL_RECONNECT_SECONDS = 3.0
 _BAD_TOKEN = {RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.INTERNAL, RPCStatusCode.UNKNOWN}
+# A query is asked again (within its bound) when it timed out (client side, server side),
+# met the order's workflow task failed (as it is for a moment when a continue-as-new is
+# turned down because signals arrived) or found the order's query buffer full (the server
+# holds one query per workflow while a workflow task runs).
+_ASK_AGAIN = {
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.FAILED_PRECONDITION,
+    RPCStatusCode.RESOURCE_EXHAUSTED,  # "consistent query buffer is full": one at a time
+}
+_TIMED_OUT = {RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED}
+QUERY_ATTEMPTS = 3
+_QUERY_PAUSE = 0.1  # seconds before asking again a query that was turned away
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -157,31 +173,65 @@ class OrderWorkflows:
         return OrderIdsOutOfStep()
 
     async def order(self, order_id: int) -> Order:
-        async with self._temporal_errors(order_id):
-            return await self._handle(order_id).query(
-                OrderWorkflow.order, rpc_timeout=self._timeout
-            )
+        return await self._query(
+            order_id, lambda handle, timeout: handle.query(OrderWorkflow.order, rpc_timeout=timeout)
+        )
 
     async def commands(self, order_id: int) -> list[str]:
-        async with self._temporal_errors(order_id):
-            return await self._handle(order_id).query(
-                OrderWorkflow.commands, rpc_timeout=self._timeout
-            )
+        return await self._query(
+            order_id,
+            lambda handle, timeout: handle.query(OrderWorkflow.commands, rpc_timeout=timeout),
+        )
 
     async def events(self, order_id: int, offset: int, limit: int) -> EventsPage:
         """A page by position in the whole log (trimmed events are not in it)."""
-        async with self._temporal_errors(order_id):
-            return await self._handle(order_id).query(
-                OrderWorkflow.events,
-                EventsRequest(offset=offset, limit=limit),
-                rpc_timeout=self._timeout,
-            )
+        page = EventsRequest(offset=offset, limit=limit)
+        return await self._query(
+            order_id,
+            lambda handle, timeout: handle.query(OrderWorkflow.events, page, rpc_timeout=timeout),
+        )
 
     async def event(self, order_id: int, event_id: int) -> OrderEvent | None:
+        return await self._query(
+            order_id,
+            lambda handle, timeout: handle.query(
+                OrderWorkflow.event, event_id, rpc_timeout=timeout
+            ),
+        )
+
+    async def _query(
+        self,
+        order_id: int,
+        query: Callable[[WorkflowHandle[OrderWorkflow, Order], timedelta], Awaitable[T]],
+    ) -> T:
+        """A read of the order, asked again within the call's bound when the order's run is
+        between two runs.
+
+        A query that reaches the order's run while it continues as new under a stream of
+        signals can be left unanswered until its deadline (the server drops queries it had
+        attached to the task that tried to close the run), or be refused while that task
+        has failed (FAILED_PRECONDITION). Asked again, the new run answers: each attempt
+        gets a third of the bound, so the reader waits a fraction of it and is not told 503.
+        """
+        handle = self._handle(order_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout.total_seconds()
+        attempt = self._timeout.total_seconds() / QUERY_ATTEMPTS
         async with self._temporal_errors(order_id):
-            return await self._handle(order_id).query(
-                OrderWorkflow.event, event_id, rpc_timeout=self._timeout
-            )
+            while True:
+                left = max(deadline - loop.time(), _QUERY_PAUSE)
+                try:
+                    return await query(handle, timedelta(seconds=min(attempt, left)))
+                except RPCError as error:
+                    if error.status not in _ASK_AGAIN or loop.time() + _QUERY_PAUSE >= deadline:
+                        raise
+                    log.info(
+                        "order %s: a query went unanswered (%s); asking again",
+                        order_id,
+                        error.status.name,
+                    )
+                    if error.status not in _TIMED_OUT:
+                        await asyncio.sleep(_QUERY_PAUSE)
 
     async def send(
         self,
@@ -198,6 +248,17 @@ class OrderWorkflows:
             try:
                 await self._signal(order_id, command, signal)
             except RPCError as error:
+                if error.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+                    # The server sheds this order's signals for a moment, e.g. while a
+                    # continue-as-new that new signals held up closes the run (Temporal then
+                    # refuses signals until it has). Nothing was recorded: the client is
+                    # told to come back, as the admission tells it.
+                    log.info("order %s refuses signals for now: %s", order_id, error)
+                    raise TooManyCommands(
+                        order_id,
+                        1,
+                        why="takes no signals for a moment (e.g. while it continues as new)",
+                    ) from None
                 if error.status != RPCStatusCode.NOT_FOUND:
                     raise
                 # Closed workflows refuse signals with NOT_FOUND too: tell the two apart.
@@ -308,6 +369,9 @@ class OrderWorkflows:
             if (failure := temporal.unavailable(error)) is None:
                 raise
             log.warning("Temporal call failed: %s", temporal.failure_text(error))
+            if isinstance(error, RPCError) and error.status == RPCStatusCode.FAILED_PRECONDITION:
+                # Temporal answered: the order's workflow task has failed, for now at least.
+                raise WorkflowUnanswered() from None
             raise failure from None
         except WorkflowQueryFailedError as error:
             log.error("query on order %s failed: %s", order_id, error)
