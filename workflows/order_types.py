@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, TypeGuard
 
 from workflows.order_machine import EventType, OrderStatus
@@ -204,6 +205,39 @@ class OrderCarryOver:
     events: list[OrderEvent]  # the kept ones: recent, and any not yet published
     outcomes: list[CommandOutcome]
     published: int = 0  # events 1..published are in the outbox
+    # The events and outcomes as one JSON text instead (see packed()), or None.
+    packed: str | None = None
+
+    def pack(self) -> OrderCarryOver:
+        """The same, with events and outcomes in ``packed``. The SDK converts a list of
+        dataclasses field by field, which for a thousand outcomes takes a worker under load
+        longer than its 2 s deadlock detector allows the new run's first task; one JSON
+        text is read in milliseconds."""
+        lists = {"events": [asdict(e) for e in self.events]}
+        lists["outcomes"] = [asdict(o) for o in self.outcomes]
+        text = json.dumps(lists, separators=(",", ":"))
+        return replace(self, events=[], outcomes=[], packed=text)
+
+    def unpack(self) -> OrderCarryOver:
+        """The same with ``events`` and ``outcomes`` as lists, however it was sent."""
+        if self.packed is None:
+            return self
+        lists = json.loads(self.packed)
+        events = [
+            OrderEvent(
+                **{
+                    **e,
+                    "type": EventType(e["type"]),
+                    "order_status": OrderStatus(e["order_status"]),
+                }
+            )
+            for e in lists["events"]
+        ]
+        outcomes = [
+            CommandOutcome(**{**o, "status": o["status"] and OrderStatus(o["status"])})
+            for o in lists["outcomes"]
+        ]
+        return replace(self, events=events, outcomes=outcomes, packed=None)
 
 
 @dataclass

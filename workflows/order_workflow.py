@@ -75,6 +75,10 @@ LOGGED_PER_ACTIVATION = 20  # commands logged one line each; the rest are counte
 # accepted. Since this patch an order also continues as new once its log holds three
 # quarters of max_events, if trimming published events would free at least a quarter.
 CONTINUE_BEFORE_LOG_FILLS = "continue-as-new-before-the-log-fills"
+# Since this patch the next run gets its kept events and remembered outcomes as one JSON
+# text (OrderCarryOver.pack): read item by item, a thousand outcomes could keep its first
+# workflow task past the SDK's deadlock detector on a busy worker.
+PACKED_CARRY_OVER = "carry-over-packed"
 
 
 W = TypeVar("W")
@@ -121,10 +125,11 @@ class OrderWorkflow:
         self._logged = 0
         self._unlogged: Counter[str] = Counter()
         if input.carried is not None:
-            self._order = input.carried.order
-            self._events = input.carried.events
-            self._published = input.carried.published
-            self._outcomes.update((o.command_id, o) for o in input.carried.outcomes)
+            carried = input.carried.unpack()
+            self._order = carried.order
+            self._events = carried.events
+            self._published = carried.published
+            self._outcomes.update((o.command_id, o) for o in carried.outcomes)
         else:
             self._order = Order.placed(
                 input.order_id, input.account_id, input.created_at, workflow.info().run_id
@@ -238,7 +243,8 @@ class OrderWorkflow:
         (the outbox has them); unpublished ones always travel."""
         keep_from = self._keep_from()
         kept = [e for e in self._events if e.event_id >= keep_from]
-        return OrderCarryOver(self._order, kept, list(self._outcomes.values()), self._published)
+        carried = OrderCarryOver(self._order, kept, list(self._outcomes.values()), self._published)
+        return carried.pack() if workflow.patched(PACKED_CARRY_OVER) else carried
 
     def _keep_from(self) -> int:
         """The first event the next run keeps: the unpublished and the most recent ones."""
