@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from temporalio.converter import DataConverter
@@ -57,22 +59,44 @@ def test_a_packed_carry_over_reads_back_exactly(
 ) -> None:
     carried = OrderCarryOver(Order.placed(7, 8, 9, "run"), events, outcomes, published=3)
     packed = carried.pack()
-    assert packed.events == [] and packed.outcomes == [] and packed.packed is not None
+    assert isinstance(packed.events, str) and isinstance(packed.outcomes, str)
     # Through the SDK's converter, as the next run receives it.
     converter = DataConverter.default
     payloads = asyncio.run(converter.encode([packed]))
     received = asyncio.run(converter.decode(payloads, [OrderCarryOver]))[0]
-    back = received.unpack()
-    assert back.packed is None and back.order == carried.order and back.published == 3
-    assert canonical(back.events) == canonical(events)
-    assert canonical(back.outcomes) == canonical(outcomes)
-    for after in back.events:
+    assert received.order == carried.order and received.published == 3
+    back_events, back_outcomes = received.unpacked()
+    assert canonical(back_events) == canonical(events)
+    assert canonical(back_outcomes) == canonical(outcomes)
+    for after in back_events:
         assert type(after.type) is EventType and type(after.order_status) is OrderStatus
-    assert all(o.status is None or type(o.status) is OrderStatus for o in back.outcomes)
+    assert all(o.status is None or type(o.status) is OrderStatus for o in back_outcomes)
 
 
 def test_a_carry_over_sent_unpacked_reads_as_it_is() -> None:
     """Runs continued before the packing patch hand over plain lists."""
     event = OrderEvent(1, 7, EventType.ORDER_CREATED, OrderStatus.ORDER_CREATED, 9)
     carried = OrderCarryOver(Order.placed(7, 8, 9, "run"), [event], [], published=1)
-    assert carried.unpack() is carried
+    assert carried.unpacked() == ([event], [])
+
+
+@dataclass
+class CarryOverBeforePacking:
+    """OrderCarryOver as workers from before the packing patch declare it."""
+
+    order: Order
+    events: list[OrderEvent]
+    outcomes: list[CommandOutcome]
+    published: int = 0
+
+
+def test_a_worker_from_before_packing_fails_rather_than_read_nothing() -> None:
+    """During an upgrade an older worker may pick up a new run: it must not read the packed
+    carry-over as no events and no outcomes (the SDK ignores fields it does not know), but
+    fail its task, which Temporal retries until an upgraded worker takes it."""
+    event = OrderEvent(1, 7, EventType.ORDER_CREATED, OrderStatus.ORDER_CREATED, 9)
+    packed = OrderCarryOver(Order.placed(7, 8, 9, "run"), [event], [], published=1).pack()
+    converter = DataConverter.default
+    payloads = asyncio.run(converter.encode([packed]))
+    with pytest.raises(TypeError):
+        asyncio.run(converter.decode(payloads, [CarryOverBeforePacking]))

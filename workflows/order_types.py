@@ -199,45 +199,51 @@ class PublishOrderEvents:
 
 @dataclass
 class OrderCarryOver:
-    """Everything a new run needs after continue-as-new, so nothing is lost."""
+    """Everything a new run needs after continue-as-new, so nothing is lost.
+
+    Since the carry-over-packed patch the events and outcomes travel packed, each as one
+    JSON text (see pack()). A worker from before it cannot read a text as a list: it fails
+    the new run's task, which waits for a worker that can, and loses nothing.
+    """
 
     order: Order
-    events: list[OrderEvent]  # the kept ones: recent, and any not yet published
-    outcomes: list[CommandOutcome]
+    events: list[OrderEvent] | str  # the kept ones: recent, and any not yet published
+    outcomes: list[CommandOutcome] | str
     published: int = 0  # events 1..published are in the outbox
-    # The events and outcomes as one JSON text instead (see packed()), or None.
-    packed: str | None = None
 
     def pack(self) -> OrderCarryOver:
-        """The same, with events and outcomes in ``packed``. The SDK converts a list of
-        dataclasses field by field, which for a thousand outcomes takes a worker under load
-        longer than its 2 s deadlock detector allows the new run's first task; one JSON
-        text is read in milliseconds."""
-        lists = {"events": [asdict(e) for e in self.events]}
-        lists["outcomes"] = [asdict(o) for o in self.outcomes]
-        text = json.dumps(lists, separators=(",", ":"))
-        return replace(self, events=[], outcomes=[], packed=text)
+        """The same, events and outcomes packed. The SDK converts a list of dataclasses
+        field by field, which for a thousand outcomes takes a worker under load longer
+        than its 2 s deadlock detector allows the new run's first task; a JSON text is read
+        in milliseconds."""
+        events, outcomes = self.unpacked()
+        return replace(
+            self,
+            events=json.dumps([asdict(e) for e in events], separators=(",", ":")),
+            outcomes=json.dumps([asdict(o) for o in outcomes], separators=(",", ":")),
+        )
 
-    def unpack(self) -> OrderCarryOver:
-        """The same with ``events`` and ``outcomes`` as lists, however it was sent."""
-        if self.packed is None:
-            return self
-        lists = json.loads(self.packed)
-        events = [
-            OrderEvent(
-                **{
-                    **e,
-                    "type": EventType(e["type"]),
-                    "order_status": OrderStatus(e["order_status"]),
-                }
-            )
-            for e in lists["events"]
-        ]
-        outcomes = [
-            CommandOutcome(**{**o, "status": o["status"] and OrderStatus(o["status"])})
-            for o in lists["outcomes"]
-        ]
-        return replace(self, events=events, outcomes=outcomes, packed=None)
+    def unpacked(self) -> tuple[list[OrderEvent], list[CommandOutcome]]:
+        """The events and the outcomes, however they were sent."""
+        events = self.events
+        if isinstance(events, str):
+            events = [
+                OrderEvent(
+                    **{
+                        **e,
+                        "type": EventType(e["type"]),
+                        "order_status": OrderStatus(e["order_status"]),
+                    }
+                )
+                for e in json.loads(events)
+            ]
+        outcomes = self.outcomes
+        if isinstance(outcomes, str):
+            outcomes = [
+                CommandOutcome(**{**o, "status": o["status"] and OrderStatus(o["status"])})
+                for o in json.loads(outcomes)
+            ]
+        return events, outcomes
 
 
 @dataclass

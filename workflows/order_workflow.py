@@ -125,11 +125,10 @@ class OrderWorkflow:
         self._logged = 0
         self._unlogged: Counter[str] = Counter()
         if input.carried is not None:
-            carried = input.carried.unpack()
-            self._order = carried.order
-            self._events = carried.events
-            self._published = carried.published
-            self._outcomes.update((o.command_id, o) for o in carried.outcomes)
+            self._order = input.carried.order
+            self._events, outcomes = input.carried.unpacked()
+            self._published = input.carried.published
+            self._outcomes.update((o.command_id, o) for o in outcomes)
         else:
             self._order = Order.placed(
                 input.order_id, input.account_id, input.created_at, workflow.info().run_id
