@@ -37,11 +37,17 @@ async def send_location(
     503, as a client should: neither recorded anything."""
     href = order["_links"]["commands"]["href"] + "/updateOrderLocation"
     while True:
-        response = await http.put(
-            href,
-            params={"lat": n / 1000, "lon": 1},
-            headers={**ASYNC, "Idempotency-Key": key},
-        )
+        try:
+            response = await http.put(
+                href,
+                params={"lat": n / 1000, "lon": 1},
+                headers={**ASYNC, "Idempotency-Key": key},
+            )
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            # A kept-alive connection the server closed as the request went out: a retry
+            # with the same key is safe (seen on CI once in 10,000 requests).
+            refusals.append(f"closed {key}")
+            continue
         if response.status_code not in (429, 503):
             return response
         refusals.append(f"{response.status_code} {key}")
@@ -99,7 +105,10 @@ async def test_ten_thousand_location_updates_on_one_order(
 
             async def reader() -> None:
                 while not done.is_set():
-                    read = await http.get(order["_links"]["self"]["href"])
+                    try:
+                        read = await http.get(order["_links"]["self"]["href"])
+                    except (httpx.ReadError, httpx.RemoteProtocolError):
+                        continue  # a kept-alive connection closed under it: ask again
                     reads.append(read.status_code)
                     if read.status_code != 200:
                         unreadable.append(read.text)
@@ -132,8 +141,5 @@ async def test_ten_thousand_location_updates_on_one_order(
     assert [e["lat"] for e in updates] == [n / 1000 for n in applied]
     for s, mine in enumerate(sent):
         assert [n for n in applied if n % SENDERS == s] == mine  # in the order sent
-    unavailable = sum(r.startswith("503") for r in refusals)
-    print(
-        f"{UPDATES} updates in {took:.0f} s, {len(refusals) - unavailable} 429s, "
-        f"{unavailable} 503s, {len(reads)} reads"
-    )
+    kinds = {kind: sum(r.startswith(kind) for r in refusals) for kind in ("429", "503", "closed")}
+    print(f"{UPDATES} updates in {took:.0f} s, sent again: {kinds}, {len(reads)} reads")

@@ -28,6 +28,8 @@ SQLITE_BUSY_TIMEOUT_MS = 5_000
 # Keepalive probes notice a peer that vanished while we wait for its answer; with
 # tcp_user_timeout set, an unanswered probe closes the connection after that long.
 KEEPALIVE_INTERVAL_SECONDS = 1
+# The longest a transaction may sit idle between two statements (at least the call bound).
+IDLE_IN_TRANSACTION_MS = 5_000
 KEEPALIVE_PROBES = 3
 
 
@@ -116,9 +118,10 @@ def _postgres_limits(options: str | tuple[str, ...] | None, timeouts: DatabaseTi
     given = " ".join((options,) if isinstance(options, str) else options or ())
     statement_ms = max(1, round(timeouts.statement * 1000))
     # A transaction left open by a client that stalled (or whose network did) would keep
-    # its locks, the outbox's write lock among them, for every other writer: the server
-    # ends the session instead, once it has waited twice as long as a statement may run.
-    idle_ms = max(statement_ms * 2, round(timeouts.call * 1000))
+    # its locks, the outbox's write lock among them, from every other writer: the server
+    # ends the session instead. None of ours waits between its statements, so a few
+    # seconds idle means a stalled client (seen on CI: one holding the outbox lock for 30 s).
+    idle_ms = max(IDLE_IN_TRANSACTION_MS, round(timeouts.call * 1000))
     limits = f"-c statement_timeout={statement_ms} -c idle_in_transaction_session_timeout={idle_ms}"
     return {
         "connect_timeout": timeouts.connect,
