@@ -45,12 +45,18 @@ class CustomerActivities:
     Business refusals and data the database can never store become non-retryable
     ApplicationErrors whose ``type`` the workflow and the API understand; anything else
     (the database is down) is retried until it succeeds.
+
+    No database activity takes the SDK's cancellation as an exception raised in its thread
+    (``no_thread_cancel_exception``): raised inside the driver between two messages, it
+    left a connection idle in a transaction that held the outbox lock from every other
+    writer (seen on CI). A cancelled attempt runs to its end instead, bounded by the
+    statement timeout, and its writes are idempotent.
     """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    @activity.defn(name="registerCustomer")
+    @activity.defn(name="registerCustomer", no_thread_cancel_exception=True)
     def register_customer(self, input: RegisterCustomerInput) -> CustomerRecord:
         return _store(
             lambda: customer_store.register(
@@ -58,7 +64,7 @@ class CustomerActivities:
             )
         )
 
-    @activity.defn(name="updateCustomer")
+    @activity.defn(name="updateCustomer", no_thread_cancel_exception=True)
     def update_customer(self, input: UpdateCustomerInput) -> CustomerRecord:
         return _store(
             lambda: customer_store.update(

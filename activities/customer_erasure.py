@@ -34,7 +34,7 @@ class CustomerErasureActivities:
         self._client = client
         self._rpc_timeout = rpc_timeout
 
-    @activity.defn(name="eraseCustomer")
+    @activity.defn(name="eraseCustomer", no_thread_cancel_exception=True)
     def erase_customer(self, input: EraseCustomerInput) -> ErasureRecord:
         """CustomerNotFound is a refusal (non-retryable); an outage is retried."""
         try:

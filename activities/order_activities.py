@@ -33,9 +33,10 @@ class OrderActivities:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    @activity.defn(name="publishOrderEvents")
+    @activity.defn(name="publishOrderEvents", no_thread_cancel_exception=True)
     def publish_order_events(self, batch: PublishOrderEvents) -> int:
-        """Write a batch of events in one transaction; those already there are skipped."""
+        """Write a batch of events in one transaction; those already there are skipped.
+        Never interrupted by a cancellation (see CustomerActivities)."""
         with Session(self._engine) as session:
             written = append_new(session, [to_outbox(e) for e in batch.events])
             session.commit()

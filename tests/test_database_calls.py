@@ -14,7 +14,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
+from temporalio.activity import _Definition
 
+from activities.customer_activities import CustomerActivities
+from activities.customer_erasure import CustomerErasureActivities
+from activities.order_activities import OrderActivities
 from orderflow.database.calls import in_database
 from orderflow.database.engine import DatabaseTimeouts, create_database_engine
 from orderflow.database.outbox import OUTBOX_LOCK
@@ -167,3 +171,18 @@ async def test_a_pooled_connection_the_server_closed_is_replaced(postgres_url: s
             connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         # The ping on checkout finds it dead; the call gets a new connection, not an error.
         assert await in_database(backend_pid, engine) != pid
+
+
+def test_no_database_activity_is_interrupted_by_a_cancellation() -> None:
+    """The SDK cancels a threaded activity by raising in its thread, wherever it is: inside
+    the driver, between the outbox's NOTIFY and COMMIT on CI, it left the session idle in
+    its transaction with the outbox lock held. Activities that use the database opt out."""
+    database_activities = [
+        OrderActivities.publish_order_events,
+        CustomerActivities.register_customer,
+        CustomerActivities.update_customer,
+        CustomerErasureActivities.erase_customer,
+    ]
+    for method in database_activities:
+        definition = _Definition.must_from_callable(method)
+        assert definition.no_thread_cancel_exception, definition.name
