@@ -61,6 +61,17 @@ def encryption_environment(settings: Settings) -> dict[str, str]:
     }
 
 
+def stop(process: subprocess.Popen[str]) -> None:
+    """SIGTERM, and 30 s to stop; then SIGKILL (never leave a process behind) and fail."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
+
+
 @contextmanager
 def worker_process(settings: Settings, *kinds: str) -> Iterator[subprocess.Popen[str]]:
     """A worker process, once it polls. Its output goes to a file: a pipe nobody reads
@@ -85,13 +96,7 @@ def worker_process(settings: Settings, *kinds: str) -> Iterator[subprocess.Popen
             yield process
         finally:
             if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()  # never leave a process behind
-                    process.wait()
-                    raise
+                stop(process)
 
 
 @dataclass
@@ -131,13 +136,8 @@ def api_process(cwd: Path, *arguments: str, **environment: str) -> Iterator[ApiP
         wait_until(answers, timeout=30)
         yield api
     finally:
-        process.send_signal(signal.SIGTERM)
         try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()  # never leave a process behind
-            process.wait()
-            raise
+            stop(process)
         finally:
             api.output = Path(log.name).read_text()
             api.returncode = process.returncode

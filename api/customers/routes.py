@@ -38,15 +38,23 @@ _ACCEPTED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _answer(state: RequestState, to: Links, *, new: bool) -> HalResponse:
-    """201/200 with the customer, the refusal or failure as a problem, or 202 while it runs."""
+def _unsettled(state: RequestState, to: Links) -> HalResponse | None:
+    """The answer of a request that did not complete: its failure or refusal raised as a
+    problem, or 202 while it runs; None once it has completed."""
     if state.failure is not None:
         raise state.failure
     if state.outcome is None:
         return _accepted(state, to)
     if state.outcome.refusal is not None:
         raise refusal(state.outcome)
-    assert state.outcome.customer is not None
+    return None
+
+
+def _answer(state: RequestState, to: Links, *, new: bool) -> HalResponse:
+    """201/200 with the customer, the refusal or failure as a problem, or 202 while it runs."""
+    if (unsettled := _unsettled(state, to)) is not None:
+        return unsettled
+    assert state.outcome is not None and state.outcome.customer is not None
     customer = state.outcome.customer
     resource = CustomerResource.of(customer, to)
     if new:
@@ -250,12 +258,8 @@ async def erase_customer(
     histories of its registration and updates are deleted. Answers 204 once done (also
     for a customer erased before); 202 with a status link while the database is down."""
     state = await customers.erase(customer_id, actor=caller.name)
-    if state.failure is not None:
-        raise state.failure
-    if state.outcome is None:
-        return _accepted(state, to)
-    if state.outcome.refusal is not None:
-        raise refusal(state.outcome)
+    if (unsettled := _unsettled(state, to)) is not None:
+        return unsettled
     return Response(status_code=204)
 
 
