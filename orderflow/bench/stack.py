@@ -174,3 +174,18 @@ def stop(launcher: subprocess.Popen[str], children: dict[str, int]) -> None:
 def _collect(lines: Iterator[str], into: list[str]) -> None:
     for line in lines:
         into.append(line.rstrip("\n"))
+
+
+@contextmanager
+def extra_workers(stack: RunningStack, count: int) -> Iterator[list[int]]:
+    """``count`` more `orderflow worker orders` processes on the stack's server and task queue."""
+    environment = service_environment(stack.settings)
+    processes = [
+        subprocess.Popen(command_line("worker", "orders"), env=environment) for _ in range(count)
+    ]
+    try:
+        yield [p.pid for p in processes]
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+            process.wait(60)
