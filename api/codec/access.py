@@ -41,7 +41,7 @@ def codec_caller(settings: Settings, secret: str | None) -> Caller:
     return caller
 
 
-def require_codec_access(
+async def require_codec_access(
     request: Request,
     settings: SettingsDep,
     x_api_key: Annotated[

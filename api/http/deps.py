@@ -20,22 +20,22 @@ from orderflow.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_orders(request: Request) -> OrderService:
+async def get_orders(request: Request) -> OrderService:
     orders: OrderService = request.app.state.orders
     return orders
 
 
-def get_customers(request: Request) -> CustomerService:
+async def get_customers(request: Request) -> CustomerService:
     customers: CustomerService = request.app.state.customers
     return customers
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
@@ -46,7 +46,7 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 CustomersDep = Annotated[CustomerService, Depends(get_customers)]
 
 
-def get_links(request: Request, settings: SettingsDep) -> Links:
+async def get_links(request: Request, settings: SettingsDep) -> Links:
     return Links(
         request_base_url(request, settings.public_base_url),
         ui_url=settings.ui_url,

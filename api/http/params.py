@@ -64,7 +64,7 @@ def repeated(request: Request) -> list[str]:
     return [name for name, count in counts.items() if count > 1]
 
 
-def one_value_per_parameter(request: Request) -> None:
+async def one_value_per_parameter(request: Request) -> None:
     """A query parameter of the route given twice is ambiguous: 422 naming it, unless the
     route takes it as a list (``?type=A&type=B``). Routes that read the query string
     themselves (commands) check it themselves."""

@@ -59,7 +59,7 @@ async def read_commands(order_id: IdPath, orders: OrdersDep, to: LinksDep) -> Ha
     return HalResponse(CommandsResource.of(order_id, await orders.commands(order_id), to))
 
 
-def _command(command: str) -> Command:
+async def _command(command: str) -> Command:
     try:
         return COMMANDS[command]
     except KeyError:
