@@ -4,7 +4,6 @@ parameter."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import Annotated, Any, get_args, get_origin
 
@@ -16,10 +15,7 @@ from pydantic import BeforeValidator, Field
 from orderflow.errors import InvalidInput
 from workflows import values
 from workflows.order_machine import OrderStatus, Parameter
-from workflows.values import CONTROL_CHARACTERS, ID_MAX, INTEGER_TEXT
-
-# A one-line text: the characters no text may hold, as a search.
-CONTROL_CHARACTER = re.compile(f"[{CONTROL_CHARACTERS}]")
+from workflows.values import ID_MAX, INTEGER_TEXT
 
 
 def parameter_schema(parameter: Parameter) -> dict[str, Any]:
