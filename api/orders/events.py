@@ -12,7 +12,8 @@ from api.http.hal import HalResponse, created, hal, hal_operation
 from api.http.params import IdPath, Page, PageSize
 from api.http.problems import problem_responses
 from api.orders.commands import accepted, checked_parameters
-from api.orders.models import CommandAccepted, EventAppend, EventPage, EventResource
+from api.orders.event_models import EventAppend, EventResource
+from api.orders.models import CommandAccepted, EventPage
 from api.orders.service import CommandPending
 from orderflow.errors import InvalidInput
 from workflows.order_machine import COMMAND_BY_EVENT_TYPE
