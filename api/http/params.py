@@ -5,9 +5,10 @@ parameter."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Annotated, Any, get_args, get_origin
 
-from fastapi import Path, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BeforeValidator, Field
@@ -46,6 +47,27 @@ PageSize = Annotated[int, Field(ge=1, le=PAGE_SIZE_MAX), BeforeValidator(_strict
 # A page number: the page's offset (page * size) stays a BIGINT whatever the size.
 Page = Annotated[int, Field(ge=0, le=ID_MAX // PAGE_SIZE_MAX), BeforeValidator(_strict_integer)]
 ListSize = Annotated[int, Field(ge=1, le=100), BeforeValidator(_strict_integer)]
+
+
+@dataclass(frozen=True)
+class Paging:
+    """The page of a numbered collection a request asks for (``?page=&size=``)."""
+
+    page: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        return self.page * self.size
+
+
+def _paging(
+    page: Annotated[Page, Query(description="Page number, from 0")] = 0, size: PageSize = 20
+) -> Paging:
+    return Paging(page, size)
+
+
+PagingDep = Annotated[Paging, Depends(_paging)]
 # A published event's type (a message name such as OrderCreated), as a filter.
 EventTypeName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9.]{0,119}$")]
 # An id in a path: out of its domain it names nothing, so the answer is 404 (see problems.py).

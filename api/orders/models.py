@@ -3,12 +3,14 @@ bodies and are the OpenAPI schemas: those of one event are in event_models.py.""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.http.hal import Link, LinkMap, NumberedPage, Resource, link, links, numbered_links
+from api.http.hal import Link, LinkMap, NumberedPage, Resource, link, links, numbered_page
 from api.http.links import Links
+from api.http.params import Paging
 from api.orders.event_models import EXAMPLE_ORDER
 from api.orders.event_models import EventResource as EventResource  # commands.py imports it here
 from api.orders.temporal import OrderSummary
@@ -136,17 +138,13 @@ class EventPage(Resource):
 
     @classmethod
     def of(
-        cls, order_id: int, events: list[OrderEvent], *, total: int, page: int, size: int, to: Links
+        cls, order_id: int, events: list[OrderEvent], *, total: int, at: Paging, to: Links
     ) -> EventPage:
-        page_links, numbers = numbered_links(
-            total=total,
-            page=page,
-            size=size,
-            href=lambda number: to.events(order_id, page=number, size=size),
-            order=to.order(order_id),
+        items = EventList(order_event_list=[EventResource.of(event, to) for event in events])
+        events_href = partial(to.events, order_id)
+        return numbered_page(
+            cls, items, at, total=total, href=events_href, order=to.order(order_id)
         )
-        items = [EventResource.of(event, to) for event in events]
-        return cls(embedded=EventList(order_event_list=items), links=page_links, page=numbers)
 
 
 class CommandsResource(Resource):
