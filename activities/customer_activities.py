@@ -9,7 +9,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from orderflow.database import customers as customer_store
+from orderflow.database import customer_changes
 from orderflow.errors import CustomerRefusal, InvalidCustomerData
 from workflows.customer_types import CustomerRecord, RegisterCustomerInput, UpdateCustomerInput
 
@@ -59,7 +59,7 @@ class CustomerActivities:
     @activity.defn(name="registerCustomer", no_thread_cancel_exception=True)
     def register_customer(self, input: RegisterCustomerInput) -> CustomerRecord:
         return _store(
-            lambda: customer_store.register(
+            lambda: customer_changes.register(
                 self._engine, input.request_id, input.details, actor=input.actor
             )
         )
@@ -67,7 +67,7 @@ class CustomerActivities:
     @activity.defn(name="updateCustomer", no_thread_cancel_exception=True)
     def update_customer(self, input: UpdateCustomerInput) -> CustomerRecord:
         return _store(
-            lambda: customer_store.update(
+            lambda: customer_changes.update(
                 self._engine,
                 input.request_id,
                 input.customer_id,

@@ -13,7 +13,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from orderflow.database import customers as customer_store
+from orderflow.database import customer_erasure
 from orderflow.errors import CustomerRefusal
 from workflows.customer_names import request_workflow_id, update_workflow_id_prefix
 from workflows.customer_types import (
@@ -38,7 +38,7 @@ class CustomerErasureActivities:
     def erase_customer(self, input: EraseCustomerInput) -> ErasureRecord:
         """CustomerNotFound is a refusal (non-retryable); an outage is retried."""
         try:
-            return customer_store.erase(self._engine, input.customer_id, actor=input.actor)
+            return customer_erasure.erase(self._engine, input.customer_id, actor=input.actor)
         except CustomerRefusal as refusal:
             kind = type(refusal).__name__
             raise ApplicationError(str(refusal), type=kind, non_retryable=True) from refusal

@@ -25,7 +25,7 @@ from api.http.limits import RequestLimits
 from api.http.metrics import install_metrics
 from api.http.openapi import install_openapi
 from api.http.params import one_value_per_parameter
-from api.http.problems import install_problem_handlers
+from api.http.problem_handlers import install_problem_handlers
 from api.orders import commands as order_commands
 from api.orders import events as order_events
 from api.orders import orders

@@ -12,7 +12,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from tests.helpers import eventually
 from workflows import order_names as names
 from workflows.order_machine import OrderStatus, ParameterValue
-from workflows.order_types import CommandResult, CommandSignal, Order, OrderInput
+from workflows.order_signals import CommandSignal
+from workflows.order_types import CommandResult, Order, OrderInput
 from workflows.order_workflow import OrderWorkflow
 
 OrderHandle = WorkflowHandle[OrderWorkflow, Order]

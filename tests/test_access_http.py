@@ -13,7 +13,7 @@ import httpx
 import pytest_asyncio
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from api.http.openapi import route_scopes
+from api.http.openapi_scopes import route_scopes
 from api.main import create_app
 from orderflow.settings import Settings
 from tests.api_keys import KEYS, SECRETS, as_bearer, as_key, keyed_settings

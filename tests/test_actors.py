@@ -27,7 +27,8 @@ from tests.api_keys import as_bearer, as_key, keyed_settings
 from tests.helpers import create_order, eventually, running_api
 from workflows.order_machine import EventType, OrderStatus
 from workflows.order_names import order_workflow_id
-from workflows.order_types import CommandSignal, OrderEvent
+from workflows.order_signals import CommandSignal
+from workflows.order_types import OrderEvent
 
 
 @pytest_asyncio.fixture

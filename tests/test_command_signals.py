@@ -12,7 +12,8 @@ from temporalio.workflow import _Definition
 from tests.helpers import eventually
 from tests.order_handles import outcome, send, start_order
 from workflows.order_machine import COMMANDS
-from workflows.order_types import CommandResult, CommandSignal
+from workflows.order_signals import CommandSignal
+from workflows.order_types import CommandResult
 from workflows.order_workflow import OrderWorkflow
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from orderflow import cli
+from orderflow import cli, subcommands
 from orderflow.encryption import new_key_entry
 from orderflow.settings import Settings
 from orderflow.temporal import key_ring
@@ -88,12 +88,12 @@ def test_every_command_is_a_subcommand_of_the_orderflow_cli() -> None:
         name: orderflow_command(service.get("command") or image_command())
         for name, service in OURS.items()
     }
-    assert runs["migrate"].handler is cli.run_migrate and runs["migrate"].revision == "head"
-    assert runs["api"].handler is cli.run_api  # the image's CMD
+    assert runs["migrate"].handler is subcommands.run_migrate and runs["migrate"].revision == "head"
+    assert runs["api"].handler is subcommands.run_api  # the image's CMD
     assert runs["api"].forwarded_allow_ips == "*"  # behind Docker's proxy and a balancer
-    for kind in cli.WORKER_KINDS:
+    for kind in subcommands.WORKER_KINDS:
         worker = runs[f"{kind}-worker"]
-        assert worker.handler is cli.run_worker and worker.kinds == [kind]
+        assert worker.handler is subcommands.run_worker and worker.kinds == [kind]
 
 
 def test_our_services_are_configured_only_by_settings_variables() -> None:

@@ -14,8 +14,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.customer_activities import CustomerActivities, is_data_error
 from orderflow.bench.stack import free_port
+from orderflow.database import customer_changes, order_numbers
 from orderflow.database import customers as customer_store
-from orderflow.database import order_numbers
 from orderflow.database.engine import create_database_engine
 from orderflow.database.migrate import upgrade
 from workflows.customer_types import (
@@ -81,7 +81,7 @@ def test_data_outside_its_domain_fails_once_and_says_why(
     assert next(iter(hostile)) in failure.value.message  # names the field, not the value
     assert customer_store.find_by_email(engine, bad.email) is None
 
-    customer = customer_store.register(engine, f"register-{uuid.uuid4()}", details())
+    customer = customer_changes.register(engine, f"register-{uuid.uuid4()}", details())
     update = UpdateCustomerInput(
         f"update-{uuid.uuid4()}", customer.customer_id, CustomerChanges(hostile)
     )
@@ -114,7 +114,7 @@ def test_data_postgresql_refuses_is_a_data_error_that_quotes_nothing(own_postgre
         assert bad.email not in str(failure.value) and hostile.popitem()[1] not in str(
             failure.value
         )
-    customer = customer_store.register(engine, "register-fine", details())
+    customer = customer_changes.register(engine, "register-fine", details())
     with pytest.raises(ApplicationError) as failure:
         activities.update_customer(
             UpdateCustomerInput(

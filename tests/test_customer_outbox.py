@@ -11,11 +11,13 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from orderflow.database import customer_changes
 from orderflow.database import customers as customer_store
-from orderflow.database.customers import Customer, DuplicateEmail
+from orderflow.database.customers import Customer
 from orderflow.database.engine import create_database_engine
 from orderflow.database.migrate import upgrade
 from orderflow.database.outbox import OutboxEvent, append_new, new_event, read_after
+from orderflow.errors import DuplicateEmail
 from workflows.customer_types import CustomerChanges, CustomerDetails
 
 
@@ -36,7 +38,7 @@ def counts(url: str) -> tuple[int, int]:
 
 def test_row_and_event_commit_together_or_not_at_all(own_postgres_url: str) -> None:
     engine = create_database_engine(own_postgres_url)
-    customer_store.register(engine, "first", details())
+    customer_changes.register(engine, "first", details())
     assert counts(own_postgres_url) == (1, 1)
     # Make the outbox refuse writes (a real trigger in the real database).
     raw = own_postgres_url.replace("postgresql+psycopg://", "postgresql://")
@@ -49,9 +51,9 @@ def test_row_and_event_commit_together_or_not_at_all(own_postgres_url: str) -> N
             "CREATE TRIGGER refuse BEFORE INSERT ON outbox_event FOR EACH ROW EXECUTE FUNCTION refuse()"
         )
     with pytest.raises(Exception, match="outbox refuses writes"):
-        customer_store.register(engine, "second", details())
+        customer_changes.register(engine, "second", details())
     with pytest.raises(Exception, match="outbox refuses writes"):
-        customer_store.update(engine, "third", 1, CustomerChanges({"last_name": "Goble"}))
+        customer_changes.update(engine, "third", 1, CustomerChanges({"last_name": "Goble"}))
     assert counts(own_postgres_url) == (1, 1)
     assert customer_store.get(engine, 1).last_name == "Johnson"  # type: ignore[union-attr]
     engine.dispose()
@@ -60,14 +62,14 @@ def test_row_and_event_commit_together_or_not_at_all(own_postgres_url: str) -> N
 def test_retried_activities_write_once(postgres_url: str) -> None:
     engine = create_database_engine(postgres_url)
     request = f"register-{uuid.uuid4()}"
-    first = customer_store.register(engine, request, details())
-    again = customer_store.register(engine, request, details())
+    first = customer_changes.register(engine, request, details())
+    again = customer_changes.register(engine, request, details())
     assert again == first
     update = f"update-{uuid.uuid4()}"
-    changed = customer_store.update(
+    changed = customer_changes.update(
         engine, update, first.customer_id, CustomerChanges({"city": "Hampton"})
     )
-    replayed = customer_store.update(
+    replayed = customer_changes.update(
         engine, update, first.customer_id, CustomerChanges({"city": "Hampton"})
     )
     assert changed.version == replayed.version == 2
@@ -79,10 +81,10 @@ def test_retried_activities_write_once(postgres_url: str) -> None:
 
 def test_a_refusal_writes_nothing(postgres_url: str) -> None:
     engine = create_database_engine(postgres_url)
-    taken = customer_store.register(engine, f"r-{uuid.uuid4()}", details())
+    taken = customer_changes.register(engine, f"r-{uuid.uuid4()}", details())
     before = counts(postgres_url)
     with pytest.raises(DuplicateEmail):
-        customer_store.register(engine, f"r-{uuid.uuid4()}", details(taken.email.upper()))
+        customer_changes.register(engine, f"r-{uuid.uuid4()}", details(taken.email.upper()))
     assert counts(postgres_url) == before
     engine.dispose()
 

@@ -19,8 +19,6 @@ from tests.helpers import (
     running_worker,
 )
 
-PROBLEM = "application/problem+json"
-
 
 @pytest.mark.parametrize(
     ("content", "status", "kind"),

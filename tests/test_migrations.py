@@ -14,6 +14,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+from orderflow.database import customer_changes, customer_erasure
 from orderflow.database import customers as customer_store
 from orderflow.database.engine import create_database_engine
 from orderflow.database.migrate import upgrade
@@ -140,12 +141,12 @@ def test_an_existing_database_gets_64_bit_ids(empty_database: str) -> None:
     big_account = 2**62 + 3
     order = allocate_order_id(engine, big_account).order_id
     assert order > 2**31 and account_of(engine, order) == big_account
-    customer = customer_store.register(
+    customer = customer_changes.register(
         engine, "register-new", CustomerDetails("Dorothy", "Vaughan", "dv@example.com")
     )
     if engine.dialect.name == "postgresql":
         assert customer.customer_id > 2**31
-    updated = customer_store.update(
+    updated = customer_changes.update(
         engine, "update-new", customer.customer_id, CustomerChanges({"city": "Hampton"})
     )
     assert updated.version == 2
@@ -160,19 +161,19 @@ def test_a_customer_from_before_erasure_can_be_erased(empty_database: str) -> No
     upgrade(engine, "0002")
     first_order = _fill_at_0001(engine)
     upgrade(engine)
-    other = customer_store.register(
+    other = customer_changes.register(
         engine, "register-other", CustomerDetails("Katherine", "Johnson", "kj@example.com")
     )
-    erased = customer_store.erase(engine, 5, actor="ops")
+    erased = customer_erasure.erase(engine, 5, actor="ops")
     assert erased.version == 2 and erased.register_request_id == "register-old"
-    assert customer_store.erase(engine, 5).already_erased  # again: nothing changes
-    customer_store.erase(engine, other.customer_id)
+    assert customer_erasure.erase(engine, 5).already_erased  # again: nothing changes
+    customer_erasure.erase(engine, other.customer_id)
     with pytest.raises(CustomerErased):
         customer_store.get(engine, 5)
     assert customer_store.find_by_email(engine, "MJ@example.com") is None
     assert customer_store.exists(engine, 5) and not customer_store.is_registered(engine, 5)
     assert account_of(engine, first_order) == 5  # the order keeps its customer
-    again = customer_store.register(
+    again = customer_changes.register(
         engine, "register-again", CustomerDetails("Mary", "Jackson", "mj@example.com")
     )
     assert again.customer_id != 5

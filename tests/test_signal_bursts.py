@@ -15,7 +15,7 @@ from temporalio.client import Client
 
 from tests.helpers import eventually, isolated_settings, running_worker
 from tests.order_handles import outcome, start_order
-from workflows.order_types import CommandSignal
+from workflows.order_signals import CommandSignal
 from workflows.order_workflow import LOGGED_PER_ACTIVATION
 
 if TYPE_CHECKING:

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from workflows import values
 from workflows.order_machine import COMMANDS, OrderStatus, ParameterError, decide, parse_parameters
-from workflows.order_types import CommandSignal, EventsRequest, UnreadableSignal
+from workflows.order_signals import CommandSignal, UnreadableSignal
+from workflows.order_types import EventsRequest
 
 checked = settings(max_examples=200, deadline=None, database=None)
 

@@ -21,7 +21,8 @@ from tests.record_history import HISTORIES
 from workflows import order_names as names
 from workflows import order_workflow
 from workflows.order_machine import COMMANDS, OrderStatus
-from workflows.order_types import CommandResult, CommandSignal, EventsRequest
+from workflows.order_signals import CommandSignal
+from workflows.order_types import CommandResult, EventsRequest
 from workflows.order_workflow import OrderWorkflow
 
 if TYPE_CHECKING:

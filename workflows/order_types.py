@@ -1,14 +1,20 @@
-"""Inputs, signal payloads and query results of the order workflow (one dataclass each)."""
+"""Inputs, query results and carried-over state of the order workflow (one dataclass each);
+the command signal's payload is in order_signals.py."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, TypeGuard
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
 
 from workflows.order_machine import EventType, OrderStatus
-from workflows.values import KEY_MAX_LENGTH, UNKNOWN_ACTOR, actor_or_unknown
+
+# Also imported from here: the workflow and the order client import their types from one module.
+from workflows.order_signals import CommandSignal as CommandSignal
+from workflows.order_signals import UnreadableSignal as UnreadableSignal
+from workflows.order_signals import command_id_in as command_id_in
+from workflows.order_signals import is_key_sized as is_key_sized
+from workflows.values import UNKNOWN_ACTOR
 
 
 @dataclass
@@ -72,64 +78,6 @@ class OrderEvent:
     actor: str = UNKNOWN_ACTOR
 
 
-@dataclass
-class CommandSignal:
-    """Payload of every command signal; ``command_id`` makes redelivery harmless, ``actor``
-    is who sent it (the API key's name), recorded on the event it appends."""
-
-    command_id: str
-    # Any, not a union: the data converter would coerce 52.5 to 52 trying int first.
-    parameters: dict[str, Any] = field(default_factory=dict)
-    actor: str = UNKNOWN_ACTOR
-
-    @staticmethod
-    def read(payloads: Sequence[object]) -> CommandSignal:
-        """The CommandSignal in a signal's decoded payloads, or UnreadableSignal.
-
-        Other fields are ignored, as the SDK's conversion ignored them (so a later sender
-        may add some). Whether ``command_id`` is a valid key is not checked here: orders
-        recorded before the value domains took any string. An ``actor`` that is missing (a
-        signal sent before actors were, or not by the API) or not an actor's name is
-        ``unknown``: who sent a command never decides whether it applies.
-        """
-        first = payloads[0] if payloads else None
-        command_id = first.get("command_id") if isinstance(first, dict) else None
-        known = command_id_in(payloads)
-        if len(payloads) != 1:
-            raise UnreadableSignal(f"takes one CommandSignal, not {len(payloads)} values", known)
-        if not isinstance(first, dict):
-            raise UnreadableSignal("must be an object with command_id and parameters", None)
-        if not isinstance(command_id, str):
-            raise UnreadableSignal("command_id must be a string", None)
-        parameters = first.get("parameters", {})
-        if not isinstance(parameters, dict):
-            raise UnreadableSignal("parameters must be an object", known)
-        return CommandSignal(command_id, parameters, actor_or_unknown(first.get("actor")))
-
-
-class UnreadableSignal(ValueError):
-    """A signal that is not one CommandSignal, with its command id if it has one that an
-    outcome can be kept under."""
-
-    def __init__(self, detail: str, command_id: str | None) -> None:
-        super().__init__(detail)
-        self.command_id = command_id
-
-
-def command_id_in(payloads: Sequence[object]) -> str | None:
-    """The command id of a signal's first (decoded) payload, if an outcome can be kept
-    under it."""
-    first = payloads[0] if payloads else None
-    command_id = first.get("command_id") if isinstance(first, dict) else None
-    return command_id if isinstance(command_id, str) and is_key_sized(command_id) else None
-
-
-def is_key_sized(command_id: str) -> bool:
-    """Whether an outcome can be kept under ``command_id`` (a refusal saying why it is not
-    a valid key included): not empty, and no longer than a key may be."""
-    return 0 < len(command_id) <= KEY_MAX_LENGTH
-
-
 Refusal = Literal["closed", "not_allowed", "invalid", "log_full"]
 
 
@@ -175,10 +123,6 @@ class EventsRequest:
         ):
             return None
         return EventsRequest(offset, limit)
-
-
-def _is_count(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 @dataclass

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from html import escape
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from temporalio.api.common.v1 import Payload
 
@@ -36,8 +36,6 @@ Namespace = Annotated[
         "serves, TEMPORAL_NAMESPACE.",
     ),
 ]
-# 401 and 403 are documented when API keys are set (api/http/openapi.py).
-_RESPONSES = problem_responses(422)
 
 
 def get_codec(request: Request) -> EncryptionCodec | None:
@@ -46,22 +44,31 @@ def get_codec(request: Request) -> EncryptionCodec | None:
     return codec
 
 
-@router.post(
-    "/decode",
-    response_model=CodecPayloads,
-    responses=_RESPONSES,
-    dependencies=[CodecAccess],
-    summary="Decode payloads for the Web UI",
-)
-async def decode(
-    body: CodecPayloads, request: Request, settings: SettingsDep, namespace: Namespace = None
-) -> JSONResponse:
+def incoming_payloads(
+    body: CodecPayloads, settings: SettingsDep, namespace: Namespace = None
+) -> list[Payload]:
+    """The payloads of the body, once they are of the namespace this codec serves (else 422)."""
+    if namespace is not None and namespace != settings.temporal_namespace:
+        reason = f"this codec serves the namespace {settings.temporal_namespace!r}"
+        raise InvalidInput([("X-Namespace", reason)])
+    return [payload.proto() for payload in body.payloads]
+
+
+CodecDep = Annotated[EncryptionCodec | None, Depends(get_codec)]
+IncomingPayloads = Annotated[list[Payload], Depends(incoming_payloads)]
+# Both operations: 401 and 403 are documented when API keys are set (api/http/openapi.py).
+_OPERATION: dict[str, Any] = {
+    "response_model": CodecPayloads,
+    "responses": problem_responses(422),
+    "dependencies": [CodecAccess],
+}
+
+
+@router.post("/decode", summary="Decode payloads for the Web UI", **_OPERATION)
+async def decode(payloads: IncomingPayloads, codec: CodecDep) -> JSONResponse:
     """The payloads decrypted, in order; those that are not encrypted come back as sent.
     One encrypted under a key the ring does not hold, or that does not authenticate, is a
     422 naming the key: never passed on as if it were plain."""
-    _check_namespace(namespace, settings)
-    codec = get_codec(request)
-    payloads = [payload.proto() for payload in body.payloads]
     if codec is None:
         return _answer(payloads)
     decoded = []
@@ -74,30 +81,13 @@ async def decode(
     return _answer(decoded)
 
 
-@router.post(
-    "/encode",
-    response_model=CodecPayloads,
-    responses=_RESPONSES,
-    dependencies=[CodecAccess],
-    summary="Encode payloads from the Web UI",
-)
-async def encode(
-    body: CodecPayloads, request: Request, settings: SettingsDep, namespace: Namespace = None
-) -> JSONResponse:
+@router.post("/encode", summary="Encode payloads from the Web UI", **_OPERATION)
+async def encode(payloads: IncomingPayloads, codec: CodecDep) -> JSONResponse:
     """The payloads encrypted with the newest key, as workers expect them (for a signal
     or a workflow started from the Web UI or the CLI)."""
-    _check_namespace(namespace, settings)
-    codec = get_codec(request)
-    payloads = [payload.proto() for payload in body.payloads]
     if codec is not None:
         payloads = [codec.encrypt(payload) for payload in payloads]
     return _answer(payloads)
-
-
-def _check_namespace(namespace: str | None, settings: Settings) -> None:
-    if namespace is not None and namespace != settings.temporal_namespace:
-        reason = f"this codec serves the namespace {settings.temporal_namespace!r}"
-        raise InvalidInput([("X-Namespace", reason)])
 
 
 def _answer(payloads: list[Payload]) -> JSONResponse:

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
+from api.customers.answers import (
+    ACCEPTED,
+    answer,
+    etag,
+    expected_version,
+    request_status,
+    unsettled,
+)
 from api.customers.models import (
     CustomerCreate,
     CustomerEventPage,
@@ -16,16 +25,14 @@ from api.customers.models import (
     CustomerRequestResource,
     CustomerResource,
 )
-from api.customers.service import RequestState, refusal
 from api.http.deps import CallerDep, CustomersDep, IdempotencyKey, LinksDep, require_scope
-from api.http.hal import HalResponse, created, hal, hal_operation, links, numbered_links
-from api.http.links import Links
-from api.http.params import IdPath, Page, PageSize
-from api.http.problems import Problem, domain_problem, problem_responses
+from api.http.hal import HalResponse, hal_operation, links, numbered_page
+from api.http.params import IdPath, PagingDep
+from api.http.problems import problem_responses
 from api.published.models import CloudEvent, EventList
 from orderflow.errors import InvalidInput
 from workflows.customer_names import register_request_id, update_request_id
-from workflows.customer_types import CustomerRecord, RegisterCustomerInput, UpdateCustomerInput
+from workflows.customer_types import RegisterCustomerInput, UpdateCustomerInput
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -33,46 +40,6 @@ IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description="The version (ETag) the change is based on"),
 ]
-_ACCEPTED: dict[int | str, dict[str, Any]] = {
-    202: hal(CustomerRequestResource, "Accepted; the database is slow or down"),
-}
-
-
-def _unsettled(state: RequestState, to: Links) -> HalResponse | None:
-    """The answer of a request that did not complete: its failure or refusal raised as a
-    problem, or 202 while it runs; None once it has completed."""
-    if state.failure is not None:
-        raise state.failure
-    if state.outcome is None:
-        return _accepted(state, to)
-    if state.outcome.refusal is not None:
-        raise refusal(state.outcome)
-    return None
-
-
-def _answer(state: RequestState, to: Links, *, new: bool) -> HalResponse:
-    """201/200 with the customer, the refusal or failure as a problem, or 202 while it runs."""
-    if (unsettled := _unsettled(state, to)) is not None:
-        return unsettled
-    assert state.outcome is not None and state.outcome.customer is not None
-    customer = state.outcome.customer
-    resource = CustomerResource.of(customer, to)
-    if new:
-        return created(resource, _etag(customer))
-    return HalResponse(resource, headers=_etag(customer))
-
-
-def _accepted(state: RequestState, to: Links) -> HalResponse:
-    """202: the request runs on (the database is slow or down); ``Location`` says how it ends."""
-    href = to.customer_request(state.request_id)
-    pending = CustomerRequestResource(
-        request_id=state.request_id, status="pending", links=links(self=href)
-    )
-    return HalResponse(pending, 202, headers={"Location": href, "Retry-After": "1"})
-
-
-def _etag(customer: CustomerRecord) -> dict[str, str]:
-    return {"ETag": f'"{customer.version}"'}
 
 
 @router.post(
@@ -81,7 +48,7 @@ def _etag(customer: CustomerRecord) -> dict[str, str]:
         "Register Customer",
         CustomerResource,
         # 410: a retry (same Idempotency-Key) of a registration whose customer was erased.
-        {**_ACCEPTED, **problem_responses(400, 409, 410, 422, 503)},
+        {**ACCEPTED, **problem_responses(400, 409, 410, 422, 503)},
         status_code=201,
         dependencies=[require_scope("customers:write")],
     ),
@@ -99,7 +66,7 @@ async def register_customer(
     state = await customers.register(
         RegisterCustomerInput(request_id, body.details(), actor=caller.name)
     )
-    return _answer(state, to, new=True)
+    return answer(state, to, new=True)
 
 
 @router.get(
@@ -139,43 +106,7 @@ async def read_customer_request(
     request_id: str, customers: CustomersDep, to: LinksDep
 ) -> HalResponse:
     """Where an accepted (202) register, update or erase request stands."""
-    state = await customers.state(request_id)
-    self_link = to.customer_request(request_id)
-    if state.failure is not None:
-        failed = CustomerRequestResource(
-            request_id=request_id,
-            status="failed",
-            detail=domain_problem(state.failure).detail,
-            links=links(self=self_link),
-        )
-        return HalResponse(failed)
-    if state.outcome is None:
-        pending = CustomerRequestResource(
-            request_id=request_id, status="pending", links=links(self=self_link)
-        )
-        return HalResponse(pending, headers={"Retry-After": "1"})
-    if state.outcome.refusal is not None:
-        problem = domain_problem(refusal(state.outcome))
-        refused = CustomerRequestResource(
-            request_id=request_id,
-            status="refused",
-            refusal=problem.kind,
-            detail=problem.detail,
-            links=links(self=self_link),
-        )
-        return HalResponse(refused)
-    if state.outcome.erased is not None:
-        customer_id = state.outcome.erased
-    else:
-        assert state.outcome.customer is not None
-        customer_id = state.outcome.customer.customer_id
-    completed = CustomerRequestResource(
-        request_id=request_id,
-        status="completed",
-        customer_id=customer_id,
-        links=links(self=self_link, customer=to.customer(customer_id)),
-    )
-    return HalResponse(completed)
+    return request_status(request_id, await customers.state(request_id), to)
 
 
 @router.get(
@@ -190,7 +121,7 @@ async def read_customer_request(
 async def read_customer(customer_id: IdPath, customers: CustomersDep, to: LinksDep) -> HalResponse:
     """The customer, read directly from the database; 410 once it was erased."""
     customer = await customers.get(customer_id)
-    return HalResponse(CustomerResource.of(customer, to), headers=_etag(customer))
+    return HalResponse(CustomerResource.of(customer, to), headers=etag(customer))
 
 
 @router.patch(
@@ -198,7 +129,7 @@ async def read_customer(customer_id: IdPath, customers: CustomersDep, to: LinksD
     **hal_operation(
         "Update Customer",
         CustomerResource,
-        {**_ACCEPTED, **problem_responses(400, 404, 409, 410, 412, 422, 503)},
+        {**ACCEPTED, **problem_responses(400, 404, 409, 410, 412, 422, 503)},
         dependencies=[require_scope("customers:write")],
     ),
 )
@@ -217,25 +148,14 @@ async def update_customer(
         changes = body.changes()
     except ValueError as error:
         raise InvalidInput([("body", str(error))]) from None
-    expected = _expected_version(if_match)
+    expected = expected_version(if_match)
     if not changes.values:
         return await read_customer(customer_id, customers, to)
     request_id = update_request_id(customer_id, idempotency_key or str(uuid.uuid4()))
     state = await customers.update(
         UpdateCustomerInput(request_id, customer_id, changes, expected, actor=caller.name)
     )
-    return _answer(state, to, new=False)
-
-
-def _expected_version(if_match: str | None) -> int | None:
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise Problem(
-            412, "precondition-failed", f"If-Match {if_match!r} is not a version of this customer"
-        )
-    return int(tag)
+    return answer(state, to, new=False)
 
 
 @router.delete(
@@ -245,7 +165,7 @@ def _expected_version(if_match: str | None) -> int | None:
     response_class=Response,
     responses={
         204: {"description": "Erased (or erased before): the customer's personal data is gone"},
-        **_ACCEPTED,
+        **ACCEPTED,
         **problem_responses(404, 503),
     },
     dependencies=[require_scope("admin", "customers:write")],
@@ -258,8 +178,8 @@ async def erase_customer(
     histories of its registration and updates are deleted. Answers 204 once done (also
     for a customer erased before); 202 with a status link while the database is down."""
     state = await customers.erase(customer_id, actor=caller.name)
-    if (unsettled := _unsettled(state, to)) is not None:
-        return unsettled
+    if (not_completed := unsettled(state, to)) is not None:
+        return not_completed
     return Response(status_code=204)
 
 
@@ -273,23 +193,19 @@ async def erase_customer(
     ),
 )
 async def list_customer_events(
-    customer_id: IdPath,
-    customers: CustomersDep,
-    to: LinksDep,
-    page: Annotated[Page, Query(description="Page number, from 0")] = 0,
-    size: PageSize = 20,
+    customer_id: IdPath, customers: CustomersDep, to: LinksDep, at: PagingDep
 ) -> HalResponse:
     """The customer's published events (CloudEvents), oldest first; an erased customer's
     are redacted, and end with CustomerErased."""
-    events, total = await customers.events(customer_id, page * size, size)
-    page_links, numbers = numbered_links(
+    events, total = await customers.events(customer_id, at.offset, at.size)
+    items = EventList(events=[CloudEvent.of(event, to) for event in events])
+    events_href = partial(to.customer_events, customer_id)
+    page = numbered_page(
+        CustomerEventPage,
+        items,
+        at,
         total=total,
-        page=page,
-        size=size,
-        href=lambda number: to.customer_events(customer_id, page=number, size=size),
+        href=events_href,
         customer=to.customer(customer_id),
     )
-    items = [CloudEvent.of(event, to) for event in events]
-    return HalResponse(
-        CustomerEventPage(embedded=EventList(events=items), links=page_links, page=numbers)
-    )
+    return HalResponse(page)

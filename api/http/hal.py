@@ -5,11 +5,12 @@ only knows the shape every resource shares."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.http.params import Paging
 from orderflow.messages import Shape
 
 HAL_JSON = "application/hal+json"
@@ -63,6 +64,9 @@ def _hal_last(value: Any) -> Any:
 _HAL_KEYS = ("_embedded", "_links")
 
 
+PageT = TypeVar("PageT", bound=Resource)
+
+
 class NumberedPage(BaseModel):
     """Where a page of a numbered collection (pages from 0) stands."""
 
@@ -74,20 +78,33 @@ class NumberedPage(BaseModel):
     number: int
 
 
-def numbered_links(
-    *, total: int, page: int, size: int, href: Callable[[int], str], **more: str
-) -> tuple[LinkMap, NumberedPage]:
-    """self/next/prev/first/last of page ``page``, and the page's numbers."""
-    pages = max(1, -(-total // size))
+def numbered_page(
+    model: type[PageT],
+    items: Shape,
+    at: Paging,
+    *,
+    total: int,
+    href: Callable[..., str],
+    **more: str,
+) -> PageT:
+    """``model``, a page resource: page ``at`` of a collection of ``total``, its ``items``
+    embedded, with self/next/prev/first/last (``href(page=…, size=…)`` addresses a page)
+    and ``more`` links, and the page's numbers."""
+    pages = max(1, -(-total // at.size))
+
+    def page(number: int) -> str:
+        return href(page=number, size=at.size)
+
     found = links(
-        self=href(page),
-        next=href(page + 1) if page + 1 < pages else None,
-        prev=href(min(page, pages) - 1) if page > 0 else None,
-        first=href(0),
-        last=href(pages - 1),
+        self=page(at.page),
+        next=page(at.page + 1) if at.page + 1 < pages else None,
+        prev=page(min(at.page, pages) - 1) if at.page > 0 else None,
+        first=page(0),
+        last=page(pages - 1),
         **more,
     )
-    return found, NumberedPage(size=size, total_elements=total, total_pages=pages, number=page)
+    numbers = NumberedPage(size=at.size, total_elements=total, total_pages=pages, number=at.page)
+    return model.model_validate({"embedded": items, "links": found, "page": numbers})
 
 
 class HalResponse(JSONResponse):

@@ -4,11 +4,11 @@ parameter."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
+from dataclasses import dataclass
 from typing import Annotated, Any, get_args, get_origin
 
-from fastapi import Path, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BeforeValidator, Field
@@ -16,10 +16,7 @@ from pydantic import BeforeValidator, Field
 from orderflow.errors import InvalidInput
 from workflows import values
 from workflows.order_machine import OrderStatus, Parameter
-from workflows.values import CONTROL_CHARACTERS, ID_MAX, INTEGER_TEXT
-
-# A one-line text: the characters no text may hold, as a search.
-CONTROL_CHARACTER = re.compile(f"[{CONTROL_CHARACTERS}]")
+from workflows.values import ID_MAX, INTEGER_TEXT
 
 
 def parameter_schema(parameter: Parameter) -> dict[str, Any]:
@@ -50,6 +47,27 @@ PageSize = Annotated[int, Field(ge=1, le=PAGE_SIZE_MAX), BeforeValidator(_strict
 # A page number: the page's offset (page * size) stays a BIGINT whatever the size.
 Page = Annotated[int, Field(ge=0, le=ID_MAX // PAGE_SIZE_MAX), BeforeValidator(_strict_integer)]
 ListSize = Annotated[int, Field(ge=1, le=100), BeforeValidator(_strict_integer)]
+
+
+@dataclass(frozen=True)
+class Paging:
+    """The page of a numbered collection a request asks for (``?page=&size=``)."""
+
+    page: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        return self.page * self.size
+
+
+def _paging(
+    page: Annotated[Page, Query(description="Page number, from 0")] = 0, size: PageSize = 20
+) -> Paging:
+    return Paging(page, size)
+
+
+PagingDep = Annotated[Paging, Depends(_paging)]
 # A published event's type (a message name such as OrderCreated), as a filter.
 EventTypeName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9.]{0,119}$")]
 # An id in a path: out of its domain it names nothing, so the answer is 404 (see problems.py).

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from api.http.deps import CallerDep, IdempotencyKey, LinksDep, OrdersDep, require_scope
 from api.http.hal import HalResponse, created, hal, hal_operation
-from api.http.params import IdPath, Page, PageSize
+from api.http.params import IdPath, PagingDep
 from api.http.problems import problem_responses
 from api.orders.commands import accepted, checked_parameters
-from api.orders.models import CommandAccepted, EventAppend, EventPage, EventResource
+from api.orders.event_models import EventAppend, EventResource
+from api.orders.models import CommandAccepted, EventPage
 from api.orders.service import CommandPending
 from orderflow.errors import InvalidInput
 from workflows.order_machine import COMMAND_BY_EVENT_TYPE
@@ -33,18 +33,12 @@ router = APIRouter(prefix="/v1/orders/{order_id}/events", tags=["events"])
     ),
 )
 async def list_events(
-    order_id: IdPath,
-    orders: OrdersDep,
-    to: LinksDep,
-    page: Annotated[Page, Query(description="Page number, from 0")] = 0,
-    size: PageSize = 20,
+    order_id: IdPath, orders: OrdersDep, to: LinksDep, at: PagingDep
 ) -> HalResponse:
     """The order's events, oldest first, however long the order has lived: events its
     workflow has trimmed after continue-as-new are read from the outbox."""
-    found = await orders.events(order_id, page * size, size)
-    return HalResponse(
-        EventPage.of(order_id, found.events, total=found.total, page=page, size=size, to=to)
-    )
+    found = await orders.events(order_id, at.offset, at.size)
+    return HalResponse(EventPage.of(order_id, found.events, total=found.total, at=at, to=to))
 
 
 @router.get(

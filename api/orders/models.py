@@ -1,28 +1,26 @@
 """The shapes of the order API: request bodies, and resource models that render the HAL
-bodies and are the OpenAPI schemas."""
+bodies and are the OpenAPI schemas: those of one event are in event_models.py."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from functools import partial
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.http.hal import Link, LinkMap, NumberedPage, Resource, link, links, numbered_links
+from api.http.hal import Link, LinkMap, NumberedPage, Resource, link, links, numbered_page
 from api.http.links import Links
-from api.http.params import parameter_schema
+from api.http.params import Paging
+from api.orders.event_models import EXAMPLE_ORDER
+from api.orders.event_models import EventResource as EventResource  # commands.py imports it here
 from api.orders.temporal import OrderSummary
-from orderflow.messages import EpochMillis, Id, OrderEventData, Shape
+from orderflow.messages import EpochMillis, Id, Shape
 from workflows.order_machine import (
-    COMMAND_BY_EVENT_TYPE,
     COMMANDS,
-    EventType,
     OrderStatus,
 )
 from workflows.order_names import order_workflow_id
 from workflows.order_types import Order, OrderEvent
-from workflows.values import ID_MAX, TEXT_MAX_LENGTH
-
-_BASE = "http://localhost:8000/v1/orders/1"
 
 
 class OrderCreate(BaseModel):
@@ -31,51 +29,6 @@ class OrderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"accountId": 1234}]})
 
     account_id: Id = Field(alias="accountId", strict=True, description="The customer's id")
-
-
-def _one_variant_per_event(schema: dict[str, Any]) -> None:
-    """The document says which fields each event type takes, as the state machine checks
-    them (the model itself takes any, and leaves the checks to the state machine)."""
-    variants = [
-        {
-            "title": event_type.message,
-            "type": "object",
-            "properties": {
-                "type": {"const": event_type.value},
-                **{p.name: parameter_schema(p) for p in command.parameters},
-            },
-            "required": ["type", *(p.name for p in command.parameters if p.required)],
-            "additionalProperties": False,
-        }
-        for event_type, command in COMMAND_BY_EVENT_TYPE.items()
-    ]
-    description = schema.get("description", "")
-    schema.clear()
-    schema.update(
-        title="EventAppend",
-        description=description,
-        oneOf=variants,
-        examples=[{"type": "ORDER_ASSIGNED", "restaurantId": 101}],
-    )
-
-
-class EventAppend(BaseModel):
-    """Body of POST /v1/orders/{orderId}/events: a domain event, checked by the state machine."""
-
-    model_config = ConfigDict(extra="allow", json_schema_extra=_one_variant_per_event)
-
-    type: EventType
-    # Strict: a JSON body says 101, not "101" (the state machine checks ranges and kinds).
-    restaurantId: Annotated[int, Field(strict=True, ge=1, le=ID_MAX)] | None = None
-    driverId: Annotated[int, Field(strict=True, ge=1, le=ID_MAX)] | None = None
-    lat: Annotated[float, Field(strict=True)] | None = None
-    lon: Annotated[float, Field(strict=True)] | None = None
-    status: OrderStatus | None = None
-    reason: Annotated[str, Field(strict=True, max_length=TEXT_MAX_LENGTH)] | None = None
-
-    def parameters(self) -> dict[str, Any]:
-        """Every field but ``type``, as the command's raw parameters (unknown ones included)."""
-        return {k: v for k, v in self.model_dump(exclude={"type"}).items() if v is not None}
 
 
 def _order_links(order_id: int, account_id: int | None, run_id: str, to: Links) -> LinkMap:
@@ -109,9 +62,9 @@ class OrderResource(Resource):
                     "createdAt": 1614617770138,
                     "lastModified": 1614618409141,
                     "_links": {
-                        "self": {"href": _BASE},
-                        "commands": {"href": f"{_BASE}/commands"},
-                        "events": {"href": f"{_BASE}/events"},
+                        "self": {"href": EXAMPLE_ORDER},
+                        "commands": {"href": f"{EXAMPLE_ORDER}/commands"},
+                        "events": {"href": f"{EXAMPLE_ORDER}/events"},
                         "customer": {"href": "http://localhost:8000/v1/customers/1234"},
                         "history": {
                             "href": "http://localhost:8233/namespaces/default/workflows/"
@@ -173,35 +126,6 @@ class OrderPage(Resource):
     page: ListPage
 
 
-class EventResource(Resource, OrderEventData):
-    """One event of an order's log (application/hal+json)."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "eventId": 2,
-                    "orderId": 1,
-                    "type": "ORDER_ASSIGNED",
-                    "orderStatus": "ORDER_ASSIGNED",
-                    "restaurantId": 101,
-                    "createdAt": 1614618409141,
-                    "lastModified": 1614618409141,
-                    "_links": {"self": {"href": f"{_BASE}/events/2"}, "order": {"href": _BASE}},
-                }
-            ]
-        }
-    )
-
-    @classmethod
-    def of(cls, event: OrderEvent, to: Links) -> EventResource:
-        data = OrderEventData.from_event(event)
-        event_links = links(
-            self=to.event(event.order_id, event.event_id), order=to.order(event.order_id)
-        )
-        return cls(**dict(data), links=event_links)
-
-
 class EventList(Shape):
     order_event_list: list[EventResource]
 
@@ -214,17 +138,13 @@ class EventPage(Resource):
 
     @classmethod
     def of(
-        cls, order_id: int, events: list[OrderEvent], *, total: int, page: int, size: int, to: Links
+        cls, order_id: int, events: list[OrderEvent], *, total: int, at: Paging, to: Links
     ) -> EventPage:
-        page_links, numbers = numbered_links(
-            total=total,
-            page=page,
-            size=size,
-            href=lambda number: to.events(order_id, page=number, size=size),
-            order=to.order(order_id),
+        items = EventList(order_event_list=[EventResource.of(event, to) for event in events])
+        events_href = partial(to.events, order_id)
+        return numbered_page(
+            cls, items, at, total=total, href=events_href, order=to.order(order_id)
         )
-        items = [EventResource.of(event, to) for event in events]
-        return cls(embedded=EventList(order_event_list=items), links=page_links, page=numbers)
 
 
 class CommandsResource(Resource):
@@ -237,10 +157,10 @@ class CommandsResource(Resource):
                     "orderId": 1,
                     "commands": ["assignOrder", "updateOrderLocation", "cancelOrder"],
                     "_links": {
-                        "self": {"href": f"{_BASE}/commands"},
-                        "order": {"href": _BASE},
+                        "self": {"href": f"{EXAMPLE_ORDER}/commands"},
+                        "order": {"href": EXAMPLE_ORDER},
                         "assignOrder": {
-                            "href": f"{_BASE}/commands/assignOrder{{?restaurantId}}",
+                            "href": f"{EXAMPLE_ORDER}/commands/assignOrder{{?restaurantId}}",
                             "templated": True,
                             "title": "Assign the order to a restaurant",
                         },

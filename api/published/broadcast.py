@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ParamSpec, TypeVar
 
 from sqlalchemy.engine import Engine
 
+from api.published.outbox_reader import OutboxReader
 from api.published.subscription import (
     BATCH,
     DATABASE_TROUBLE,
@@ -20,15 +19,10 @@ from api.published.subscription import (
     Subscription,
 )
 from orderflow.database import outbox
-from orderflow.database.engine import HeldConnections, create_database_engine, timeouts_of
 from orderflow.database.outbox import OutboxEvent
 from orderflow.settings import Settings
 
 log = logging.getLogger(__name__)
-P = ParamSpec("P")
-T = TypeVar("T")
-
-CATCH_UP_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -66,18 +60,7 @@ class Broadcaster:
 
     def __init__(self, engine: Engine, options: StreamOptions) -> None:
         self.options = options
-        self._postgres = engine.dialect.name == "postgresql"
-        # Each call bounded like the API's (DATABASE_CALL_TIMEOUT_SECONDS and the rest); on
-        # PostgreSQL a pool of its own, so streams never take the API's connections.
-        timeouts = timeouts_of(engine)
-        self._timeout = timeouts.call
-        url = engine.url.render_as_string(hide_password=False)
-        self._engine = create_database_engine(url, timeouts) if self._postgres else engine
-        # The follower's reads never queue behind catch-ups, nor catch-ups behind the API.
-        self._follow_thread = ThreadPoolExecutor(1, thread_name_prefix="outbox-follow")
-        self._catch_up_threads = ThreadPoolExecutor(
-            CATCH_UP_THREADS, thread_name_prefix="outbox-catch-up"
-        )
+        self._reader = OutboxReader(engine)
         self._subscriptions: set[Subscription] = set()
         self._newest: int | None = None
         self._known = asyncio.Event()  # set once ``newest`` is known
@@ -99,7 +82,7 @@ class Broadcaster:
     async def start(self) -> None:
         """Start following; the database need not be up (streams heartbeat until it is)."""
         self._tasks.append(asyncio.create_task(self._follow(), name="outbox-follow"))
-        if self._postgres:
+        if self._reader.postgres:
             self._tasks.append(asyncio.create_task(self._listen(), name="outbox-listen"))
 
     async def close(self) -> None:
@@ -111,10 +94,7 @@ class Broadcaster:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._follow_thread.shutdown(wait=False, cancel_futures=True)
-        self._catch_up_threads.shutdown(wait=False, cancel_futures=True)
-        if self._postgres:
-            self._engine.dispose()
+        self._reader.close()
 
     def subscribe(self, *, after: int | None, types: Sequence[str] = ()) -> Subscription:
         """A subscription to the events past ``after`` (None: from now on), of ``types``
@@ -165,13 +145,13 @@ class Broadcaster:
         while True:
             if self._newest is None or not self._live():
                 # Nobody to hand events to: learning the newest position is enough.
-                latest = await self._call(outbox.newest_position, self._engine)
+                latest = await self._reader.follow(outbox.newest_position, self._reader.engine)
                 if self._newest is None or not self._live():  # nobody went live meanwhile
                     self._newest = max(self._newest or 0, latest)
                     self._known.set()
                     return
             after = self._newest
-            events = await self._call(outbox.read_after, self._engine, after, BATCH)
+            events = await self._reader.follow(outbox.read_after, self._reader.engine, after, BATCH)
             for subscription in self._live():
                 subscription.offer(events)
             if events:  # max: the listener may have moved it on while nobody was live
@@ -188,7 +168,9 @@ class Broadcaster:
         failures = 0
         while True:
             try:
-                positions = outbox.announced_positions(self._engine, timeout=self._timeout)
+                positions = outbox.announced_positions(
+                    self._reader.engine, timeout=self._reader.timeout
+                )
                 async with contextlib.aclosing(positions):
                     async for position in positions:
                         if not self._listening:
@@ -213,40 +195,6 @@ class Broadcaster:
             failures += 1
             await asyncio.sleep(min(self.options.poll * 2**failures, MAX_BACKOFF_SECONDS))
 
-    # Database calls: in threads of our own, each bounded by the timeout.
-
-    async def _call(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self._in(self._follow_thread, function, *args, **kwargs)
-
     async def read(self, after: int, types: frozenset[str], up_to: int) -> list[OutboxEvent]:
         """Events past ``after`` up to ``up_to`` of ``types``, for a subscription catching up."""
-        return await self._in(
-            self._catch_up_threads,
-            outbox.read_after,
-            self._engine,
-            after,
-            BATCH,
-            sorted(types),
-            up_to,
-        )
-
-    async def _in(
-        self,
-        threads: ThreadPoolExecutor,
-        function: Callable[P, T],
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> T:
-        # On timeout the caller moves on, and the call's connections are broken, so its
-        # thread ends now rather than whenever the database answers.
-        held = HeldConnections()
-
-        def call() -> T:
-            with held:
-                return function(*args, **kwargs)
-
-        future = asyncio.get_running_loop().run_in_executor(threads, call)
-        try:
-            return await asyncio.wait_for(future, self._timeout)
-        finally:
-            held.abandon()  # nothing to do if the call finished
+        return await self._reader.read(after, types, up_to)

@@ -1,6 +1,7 @@
 """The message catalog, generated from the code that handles the messages, so it cannot
 drift: every command, query and event with its version, owner and JSON Schema. The
-schemas are those of the models that validate requests and shape published data.
+schemas are those of the models that validate requests and shape published data
+(catalog_schemas.py).
 
 Served at /v1/catalog; ``orderflow catalog export DIR`` writes it as an EventCatalog folder.
 """
@@ -10,17 +11,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, TypeAdapter
 
 from api.customers.models import CustomerCreate, CustomerPatch
 from api.http.deps import LinksDep, require_scope
 from api.http.hal import HalResponse, Resource, links
-from api.http.params import parameter_schema
 from api.http.problems import problem_responses
 from api.orders.models import OrderCreate
+from api.published.catalog_schemas import (
+    CustomerQuery,
+    OrderEventsQuery,
+    OrderQuery,
+    either_schema,
+    order_event_schema,
+    parameters_schema,
+    schema_of,
+)
 from orderflow.errors import NotFound
 from orderflow.messages import (
     CustomerErasedData,
@@ -28,22 +36,16 @@ from orderflow.messages import (
     CustomerUpdatedData,
     ErasedCustomerRegisteredData,
     ErasedCustomerUpdatedData,
-    Id,
-    OrderEventData,
-    Shape,
 )
 from workflows.order_machine import (
-    COMMAND_BY_EVENT_TYPE,
     COMMANDS,
     EventType,
-    Parameter,
 )
 
 Kind = Literal["command", "query", "event"]
 CUSTOMERS = "customer-platform"
 ORDERS = "order-platform"
 VERSION = "1.0.0"
-DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
 @dataclass(frozen=True)
@@ -67,60 +69,6 @@ class Catalog(Resource):
     messages: list[Message]
 
 
-class OrderQuery(Shape):
-    order_id: Id
-
-
-class OrderEventsQuery(OrderQuery):
-    page: int = Field(0, ge=0)
-    size: int = Field(20, ge=1)
-
-
-class CustomerQuery(Shape):
-    customer_id: Id
-
-
-def _schema(model: type[BaseModel], *, serialization: bool = False) -> dict[str, Any]:
-    mode: Literal["validation", "serialization"] = (
-        "serialization" if serialization else "validation"
-    )
-    return {"$schema": DRAFT, **model.model_json_schema(by_alias=True, mode=mode)}
-
-
-def _parameters_schema(name: str, parameters: tuple[Parameter, ...]) -> dict[str, Any]:
-    properties = {p.name: parameter_schema(p) for p in parameters}
-    return {
-        "$schema": DRAFT,
-        "title": name,
-        "type": "object",
-        "properties": properties,
-        "required": [p.name for p in parameters if p.required],
-        "additionalProperties": False,
-    }
-
-
-_OPTIONAL_EVENT_FIELDS = ("restaurantId", "driverId", "lat", "lon", "reason")
-
-
-def _order_event_schema(event_type: EventType) -> dict[str, Any]:
-    """OrderEventData's schema, narrowed to one event type and the fields it carries."""
-    schema = _schema(OrderEventData, serialization=True)
-    command = COMMAND_BY_EVENT_TYPE.get(event_type)
-    parameters = command.parameters if command else ()
-    carried = {p.name for p in parameters if p.name != "status"}  # status: orderStatus
-    properties = schema["properties"]
-    for name in _OPTIONAL_EVENT_FIELDS:
-        if name not in carried:
-            del properties[name]
-    properties["type"] = {"const": event_type.value}
-    required = [p.name for p in parameters if p.required and p.name in carried]
-    # Every published event names its actor (events published before actors were are
-    # rendered with "unknown"), though the model has a default for reading those back.
-    schema["required"] = [*schema["required"], "actor", *required]
-    schema["title"] = event_type.message
-    return schema
-
-
 def _message(owner: str, service: str) -> Callable[..., Message]:
     def message(
         name: str, kind: Kind, summary: str, schema: dict[str, Any], http: str = ""
@@ -130,45 +78,39 @@ def _message(owner: str, service: str) -> Callable[..., Message]:
     return message
 
 
-def _either(title: str, *models: type[BaseModel]) -> dict[str, Any]:
-    """The schema of data that is one of ``models``: an event as published, or as it reads
-    once its customer was erased."""
-    union: Any = Union[models]  # noqa: UP007 (a union built at run time)
-    schema = TypeAdapter(union).json_schema(by_alias=True, mode="serialization")
-    return {"$schema": DRAFT, "title": title, **schema}
-
-
 def _customer_messages() -> list[Message]:
     message = _message(CUSTOMERS, "customer-api")
-    created = _either("CustomerRegistered", CustomerRegisteredData, ErasedCustomerRegisteredData)
-    updated = _either("CustomerUpdated", CustomerUpdatedData, ErasedCustomerUpdatedData)
+    created = either_schema(
+        "CustomerRegistered", CustomerRegisteredData, ErasedCustomerRegisteredData
+    )
+    updated = either_schema("CustomerUpdated", CustomerUpdatedData, ErasedCustomerUpdatedData)
     return [
         message(
             "RegisterCustomer",
             "command",
             "Register a new customer",
-            _schema(CustomerCreate),
+            schema_of(CustomerCreate),
             "POST /v1/customers",
         ),
         message(
             "UpdateCustomer",
             "command",
             "Change some of a customer's details (a JSON merge patch)",
-            _schema(CustomerPatch),
+            schema_of(CustomerPatch),
             "PATCH /v1/customers/{customerId}",
         ),
         message(
             "GetCustomer",
             "query",
             "Read a customer",
-            _schema(CustomerQuery),
+            schema_of(CustomerQuery),
             "GET /v1/customers/{customerId}",
         ),
         message(
             "EraseCustomer",
             "command",
             "Erase a customer's personal data (its id and orders stay)",
-            _schema(CustomerQuery),
+            schema_of(CustomerQuery),
             "DELETE /v1/customers/{customerId}",
         ),
         message(
@@ -188,7 +130,7 @@ def _customer_messages() -> list[Message]:
             "CustomerErased",
             "event",
             "A customer's personal data was erased, and redacted from its earlier events",
-            _schema(CustomerErasedData, serialization=True),
+            schema_of(CustomerErasedData, serialization=True),
         ),
     ]
 
@@ -200,36 +142,36 @@ def _order_messages() -> list[Message]:
             "PlaceOrder",
             "command",
             "Place an order for a registered customer",
-            _schema(OrderCreate),
+            schema_of(OrderCreate),
             "POST /v1/orders",
         ),
         message(
-            "GetOrder", "query", "Read an order", _schema(OrderQuery), "GET /v1/orders/{orderId}"
+            "GetOrder", "query", "Read an order", schema_of(OrderQuery), "GET /v1/orders/{orderId}"
         ),
         message(
             "GetOrderEvents",
             "query",
             "Read an order's event log, paged",
-            _schema(OrderEventsQuery),
+            schema_of(OrderEventsQuery),
             "GET /v1/orders/{orderId}/events",
         ),
         message(
             "GetOrderCommands",
             "query",
             "The commands an order accepts now",
-            _schema(OrderQuery),
+            schema_of(OrderQuery),
             "GET /v1/orders/{orderId}/commands",
         ),
     ]
     # Order commands keep their signal names (assignOrder, orderPickedUp): one name end to end.
     for command in COMMANDS.values():
-        schema = _parameters_schema(command.name, command.parameters)
+        schema = parameters_schema(command.name, command.parameters)
         http = f"PUT /v1/orders/{{orderId}}/commands/{command.name}"
         messages.append(message(command.name, "command", command.summary, schema, http))
     for event_type in EventType:
         summary = f"An order's {event_type.value} event"
         messages.append(
-            message(event_type.message, "event", summary, _order_event_schema(event_type))
+            message(event_type.message, "event", summary, order_event_schema(event_type))
         )
     return messages
 

@@ -33,7 +33,8 @@ from typing import Any
 
 import aiohttp
 
-from orderflow.bench.soak_load import BURST_SENDERS, STEPS, Arrivals, Load
+from orderflow.bench.soak_arrivals import Arrivals
+from orderflow.bench.soak_load import BURST_SENDERS, STEPS, Load
 from orderflow.bench.soak_memory import MemorySampler
 from orderflow.bench.soak_report import render, summarise
 from orderflow.bench.soak_streams import Streams, Subscriber, check_against_feed, settle

@@ -1,21 +1,19 @@
 """The soak's request load: orders walked through their lifecycle with a burst of location
-updates on the way, customer registrations followed by reads. Every request is bounded by
-the client's timeout (a request that reaches it is *stuck*) and every answer is counted by
-kind and status; an answer outside the kind's expected statuses is kept as a sample."""
+updates on the way, customer registrations followed by reads. Every request goes through
+the counting client (soak_client.py): bounded, counted by kind and status, and an answer
+outside the kind's expected statuses kept as a sample."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
+from orderflow.bench.soak_client import CountingClient
 
 DELIVERED = "ORDER_DELIVERED"
 STEPS: list[tuple[str, dict[str, str]]] = [
@@ -29,106 +27,18 @@ STEPS: list[tuple[str, dict[str, str]]] = [
 ]
 BURST_BEFORE = "orderPickedUp"  # the driver has the order: it reports where it is
 BURST_SENDERS = 4
-SAMPLES_PER_KIND = 2  # of each kind of request and what went wrong with it
 
 
 @dataclass
-class KindStats:
-    """What one kind of request was answered."""
+class Load(CountingClient):
+    """The client side of the soak: its flows, over one counting client."""
 
-    latencies: list[float] = field(default_factory=list)
-    statuses: Counter[int] = field(default_factory=Counter)
-    stuck: int = 0
-    failures: Counter[str] = field(default_factory=Counter)  # no answer at all, by error
-    unexpected: int = 0
-
-    @property
-    def requests(self) -> int:
-        return sum(self.statuses.values()) + self.stuck + sum(self.failures.values())
-
-    @property
-    def server_errors(self) -> int:
-        return sum(n for status, n in self.statuses.items() if status >= 500)
-
-    def percentile_ms(self, q: float) -> float | None:
-        if not self.latencies:
-            return None
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: Any
-
-
-@dataclass
-class Load:
-    """The client side of the soak, sharing one aiohttp session."""
-
-    session: aiohttp.ClientSession
-    api: str
-    stuck_after: float
     burst: int
-    kinds: dict[str, KindStats] = field(default_factory=dict)
-    # 5xx, unexpected answers, no answers: a few of each, so a rare one is not crowded out.
-    samples: list[str] = field(default_factory=list)
-    sampled: Counter[str] = field(default_factory=Counter, repr=False)
     accounts: list[int] = field(default_factory=list)
     walks: Counter[str] = field(default_factory=Counter)  # started, completed, …
     # Commands answered 202 that, as their outcome resource said later, were not applied.
     not_applied: Counter[str] = field(default_factory=Counter)
     wrong_orders: list[str] = field(default_factory=list)
-
-    def stats(self, kind: str) -> KindStats:
-        return self.kinds.setdefault(kind, KindStats())
-
-    def keep_sample(self, what: str, text: str) -> None:
-        """Keep ``text`` unless enough of ``what`` (a kind and its fault) are kept."""
-        self.sampled[what] += 1
-        if self.sampled[what] <= SAMPLES_PER_KIND:
-            self.samples.append(text)
-
-    async def call(
-        self,
-        kind: str,
-        method: str,
-        url: str,
-        *,
-        expect: set[int],
-        params: Mapping[str, str] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Answer | None:
-        """One request, timed and counted; None if it got no answer (stuck or failed)."""
-        stats = self.stats(kind)
-        timeout = aiohttp.ClientTimeout(total=self.stuck_after)
-        started = time.perf_counter()
-        try:
-            async with self.session.request(
-                method, url, params=params, json=json, headers=headers, timeout=timeout
-            ) as response:
-                raw = await response.read()
-                status = response.status
-                is_json = "json" in response.headers.get("Content-Type", "")
-        except TimeoutError:
-            stats.stuck += 1
-            self.keep_sample(
-                f"{kind} stuck", f"{kind}: {method} {url} no answer within {self.stuck_after:g}s"
-            )
-            return None
-        except aiohttp.ClientError as error:
-            stats.failures[type(error).__name__] += 1
-            self.keep_sample(f"{kind} failed", f"{kind}: {method} {url} failed: {error!r}")
-            return None
-        stats.latencies.append(time.perf_counter() - started)
-        stats.statuses[status] += 1
-        if status not in expect:
-            stats.unexpected += status < 500
-            text = raw[:300].decode(errors="replace")
-            self.keep_sample(f"{kind} {status}", f"{kind}: {method} {url} -> {status} {text}")
-        return Answer(status, _json_or_none(raw) if is_json else None)
 
     async def walk_order(self) -> None:
         """Place an order for a registered customer, walk it to delivered (a burst of
@@ -290,54 +200,3 @@ class Load:
         await self.call("read customer", "GET", f"{customer}/events", expect={200})
         feed = f"{self.api}/v1/events"
         await self.call("read feed", "GET", feed, params={"limit": "50"}, expect={200})
-
-
-@dataclass
-class Arrivals:
-    """Starts a flow at a steady rate whatever the answers' speed (open loop), keeping at
-    most ``limit`` in flight: beyond that an arrival is skipped and counted."""
-
-    name: str
-    per_second: float
-    limit: int
-    running: set[asyncio.Task[None]] = field(default_factory=set)
-    skipped: int = 0
-    errors: list[str] = field(default_factory=list)  # the load generator's own faults
-
-    async def run(self, flow: Callable[[], Awaitable[None]], until: float) -> None:
-        if self.per_second <= 0:
-            return
-        next_at = time.monotonic()
-        while next_at < until:
-            if len(self.running) < self.limit:
-                task = asyncio.create_task(self._run(flow), name=self.name)
-                self.running.add(task)
-                task.add_done_callback(self.running.discard)
-            else:
-                self.skipped += 1
-            next_at += 1 / self.per_second
-            # Pacing the arrivals is the point here, not a wait for a condition.
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-
-    async def drain(self, seconds: float) -> int:
-        """Let the flows in flight finish, for at most ``seconds``; how many were cut off."""
-        if not self.running:
-            return 0
-        _, cut = await asyncio.wait(set(self.running), timeout=seconds)
-        for task in cut:
-            task.cancel()
-        await asyncio.gather(*cut, return_exceptions=True)
-        return len(cut)
-
-    async def _run(self, flow: Callable[[], Awaitable[None]]) -> None:
-        try:
-            await flow()
-        except Exception as error:  # an answer the load did not expect the shape of
-            self.errors.append(f"{self.name}: {error!r}")
-
-
-def _json_or_none(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None

@@ -8,7 +8,8 @@ import statistics
 from collections import Counter
 from typing import Any
 
-from orderflow.bench.soak_load import Arrivals, Load
+from orderflow.bench.soak_arrivals import Arrivals
+from orderflow.bench.soak_load import Load
 from orderflow.bench.soak_memory import MemoryFigures
 from orderflow.bench.soak_streams import Subscriber
 

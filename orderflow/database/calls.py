@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from orderflow.database.engine import HeldConnections, timeouts_of
+from orderflow.database.engine import timeouts_of
+from orderflow.database.held import HeldConnections
 from orderflow.errors import DatabaseUnavailable
 
 P = ParamSpec("P")

@@ -1,25 +1,21 @@
 """The project's database layer: one engine factory for SQLite (embedded) and PostgreSQL,
 with every step of a call bounded, and the connections of a call that a caller gave up on
-broken so that nothing waits on them forever."""
+broken so that nothing waits on them forever (held.py)."""
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import socket
 import sqlite3
-import threading
 import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DisconnectionError
 from sqlmodel import create_engine
+
+from orderflow.database import held
 
 if TYPE_CHECKING:
     from orderflow.settings import Settings
@@ -89,14 +85,14 @@ def create_database_engine(url: str, timeouts: DatabaseTimeouts | None = None) -
             connect_args=_postgres_limits(parsed.query.get("options"), timeouts),
             hide_parameters=True,
         )
-        event.listen(engine, "connect", _mark_fresh)
+        event.listen(engine, "connect", held.mark_fresh)
     # In this order: a call holds its connection before the ping, so a ping that hangs can
     # be broken too.
-    event.listen(engine, "checkout", _hold)
+    event.listen(engine, "checkout", held.hold)
     if engine.dialect.name == "postgresql":
-        event.listen(engine, "checkout", _ping)
+        event.listen(engine, "checkout", held.ping)
     for released in ("checkin", "close", "detach", "invalidate"):
-        event.listen(engine, released, _let_go)
+        event.listen(engine, released, held.let_go)
     _timeouts[engine] = timeouts
     return engine
 
@@ -142,114 +138,3 @@ def _tune_sqlite(connection: sqlite3.Connection, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
-
-
-class HeldConnections:
-    """The connections one call holds, for whoever waits on the call in another thread.
-
-    The call runs inside ``with held:``; ``abandon()`` (from any thread) breaks what it
-    holds and whatever it checks out later: a thread blocked on a socket that will never
-    answer fails at once, and the pool gets its connection back, invalidated.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._connections: set[Any] = set()
-        self._finished = False
-        self.abandoned = False
-
-    def __enter__(self) -> HeldConnections:
-        if self.abandoned:
-            raise TimeoutError("the caller gave up before the call started")
-        _current.held = self
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        _current.held = None
-        with self._lock:
-            self._finished = True
-            self._connections.clear()
-
-    def abandon(self) -> None:
-        """Break the call's connections, unless it has finished."""
-        with self._lock:
-            if self._finished:
-                return
-            self.abandoned = True
-            for connection in self._connections:
-                _break(connection)
-
-    def add(self, connection: Any) -> None:
-        with self._lock:
-            self._connections.add(connection)
-            if self.abandoned:
-                _break(connection)
-
-    def discard(self, connection: Any) -> None:
-        # Under the lock: a connection is closed only after this returns, so abandon()
-        # never shuts down a socket number that a new connection has reused.
-        with self._lock:
-            self._connections.discard(connection)
-
-
-_current = threading.local()
-_HELD_BY = "orderflow_held_by"
-_FRESH = "orderflow_fresh"
-
-
-def _current_held() -> HeldConnections | None:
-    held: HeldConnections | None = getattr(_current, "held", None)
-    return held
-
-
-def _hold(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-    held = _current_held()
-    if held is not None:
-        record.info[_HELD_BY] = held
-        held.add(dbapi_connection)
-
-
-def _let_go(dbapi_connection: Any, record: Any, *_: Any) -> None:
-    held: HeldConnections | None = record.info.pop(_HELD_BY, None) if record else None
-    if held is not None:
-        held.discard(dbapi_connection)
-
-
-def _mark_fresh(_dbapi_connection: Any, record: Any) -> None:
-    record.info[_FRESH] = True
-
-
-def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-    """The pool's pre-ping, as a checkout listener that runs after ``_hold``: the pool's own
-    runs before any listener, where a ping into a silent database could not be broken."""
-    if record.info.pop(_FRESH, False):
-        return  # just connected: nothing can have gone stale
-    try:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("SELECT 1")
-        cursor.close()
-    except Exception as error:
-        held = _current_held()
-        if held is not None and held.abandoned:
-            raise  # given up on: no fresh connection for a call nobody waits for
-        raise DisconnectionError("the pooled connection failed its ping") from error
-
-
-def _break(connection: Any) -> None:
-    """Make a call blocked on ``connection`` fail now (from any thread)."""
-    with contextlib.suppress(Exception):
-        if isinstance(connection, sqlite3.Connection):
-            connection.interrupt()
-            return
-        # The driver cannot be told to stop waiting, but its socket can: shutting it down
-        # wakes the blocked read (end of file), and the pool invalidates the connection.
-        duplicate = socket.socket(fileno=os.dup(connection.pgconn.socket))
-        try:
-            duplicate.shutdown(socket.SHUT_RDWR)
-        finally:
-            duplicate.close()
