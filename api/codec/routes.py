@@ -38,13 +38,13 @@ Namespace = Annotated[
 ]
 
 
-def get_codec(request: Request) -> EncryptionCodec | None:
+async def get_codec(request: Request) -> EncryptionCodec | None:
     """The codec of the API's own Temporal client (None when ENCRYPTION=off)."""
     codec: EncryptionCodec | None = request.app.state.codec
     return codec
 
 
-def incoming_payloads(
+async def incoming_payloads(
     body: CodecPayloads, settings: SettingsDep, namespace: Namespace = None
 ) -> list[Payload]:
     """The payloads of the body, once they are of the namespace this codec serves (else 422)."""

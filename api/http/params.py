@@ -61,7 +61,7 @@ class Paging:
         return self.page * self.size
 
 
-def _paging(
+async def _paging(
     page: Annotated[Page, Query(description="Page number, from 0")] = 0, size: PageSize = 20
 ) -> Paging:
     return Paging(page, size)
