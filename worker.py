@@ -4,6 +4,7 @@ until SIGTERM/SIGINT, so each kind of work can be scaled on its own."""
 from __future__ import annotations
 
 import asyncio
+import compileall
 import logging
 import signal
 import sys
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+import workflows
 from activities.customer_activities import CustomerActivities
 from activities.customer_erasure import CustomerErasureActivities
 from activities.order_activities import OrderActivities
@@ -90,9 +92,24 @@ async def report_health(client: Client, path: Path, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
+def compile_workflow_modules() -> None:
+    """Write the bytecode of ``workflows/`` if it is missing or stale.
+
+    The sandbox imports a workflow's module afresh for every run it starts (so that no run
+    sees another's module state); without bytecode on disk, as under PYTHONDONTWRITEBYTECODE
+    or in a source checkout never imported, that is a compile from source per order. An
+    installed package (the image) has its bytecode already; a read-only tree is left as is.
+    """
+    try:
+        compileall.compile_dir(Path(workflows.__path__[0]), quiet=2)
+    except OSError as error:
+        log.info("workflow bytecode not written: %s", error)
+
+
 async def main(kinds: list[str]) -> int:
     settings = get_settings()
     configure_logging(settings)
+    compile_workflow_modules()
     configure_tracing(settings, f"orderflow-{'-'.join(kinds)}-worker")
     try:
         client = await temporal.connect(settings, runtime=temporal.worker_runtime(settings))
