@@ -29,7 +29,7 @@ from api.orders.models import (
     OrderResource,
     OutcomeParts,
 )
-from api.orders.service import CommandPending, decided
+from api.orders.outcomes import CommandPending, decided
 from orderflow.errors import DomainError, InvalidInput, UnknownCommand
 from workflows.order_machine import (
     COMMANDS,

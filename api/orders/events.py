@@ -13,7 +13,7 @@ from api.http.problems import problem_responses
 from api.orders.commands import accepted, checked_parameters
 from api.orders.event_models import EventAppend, EventResource
 from api.orders.models import CommandAccepted, EventPage
-from api.orders.service import CommandPending
+from api.orders.outcomes import CommandPending
 from orderflow.errors import InvalidInput
 from workflows.order_machine import COMMAND_BY_EVENT_TYPE
 

@@ -13,7 +13,7 @@ from api.http.links import Links
 from api.http.params import Paging
 from api.orders.event_models import EXAMPLE_ORDER
 from api.orders.event_models import EventResource as EventResource  # commands.py imports it here
-from api.orders.temporal import OrderSummary
+from api.orders.temporal_reads import OrderSummary
 from orderflow.messages import EpochMillis, Id, Shape
 from workflows.order_machine import (
     COMMANDS,

@@ -6,23 +6,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
 from api.orders import archive
 from api.orders.admission import CommandAdmission
-from api.orders.temporal import OrderSummary, OrderWorkflows
+from api.orders.outcomes import CommandPending, decided
+from api.orders.temporal import OrderWorkflows
+from api.orders.temporal_reads import OrderSummary
 from orderflow.database import customers
 from orderflow.database.calls import in_database
 from orderflow.database.order_numbers import allocate_order_id
 from orderflow.errors import (
     CommandNotFound,
     CommandNotRecorded,
-    CommandRefused,
-    EventLogFull,
     EventNotFound,
-    IdempotencyKeyReused,
     InvalidInput,
     OrderClosed,
     OrderNotFound,
@@ -31,19 +29,11 @@ from orderflow.errors import (
     TooManyCommands,
     WorkflowUnanswered,
 )
-from workflows.order_machine import Command, ParameterValue, allowed_commands
+from workflows.order_machine import Command, ParameterValue
 from workflows.order_types import CommandResult, EventsPage, Order, OrderEvent
 from workflows.values import UNKNOWN_ACTOR
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CommandPending:
-    """A command recorded by its order whose outcome is not known yet."""
-
-    order_id: int
-    command_id: str
 
 
 class OrderService:
@@ -249,35 +239,3 @@ class OrderService:
         if found is None:
             raise OrderNotFound(order_id)
         return found
-
-
-def _same(first: Mapping[str, ParameterValue], second: Mapping[str, ParameterValue]) -> bool:
-    """Whether two commands carry the same parameters (52 and 52.0 are the same)."""
-
-    def normal(value: ParameterValue) -> ParameterValue:
-        return float(value) if isinstance(value, int | float) else value
-
-    return first.keys() == second.keys() and all(
-        normal(first[k]) == normal(second[k]) for k in first
-    )
-
-
-def decided(
-    order_id: int, command: Command, params: Mapping[str, ParameterValue], result: CommandResult
-) -> CommandResult:
-    """The result of an applied command, or its refusal raised as a domain error."""
-    outcome = result.outcome
-    if outcome.command != command.name or not _same(outcome.parameters, params):
-        raise IdempotencyKeyReused(
-            f"Idempotency-Key {outcome.command_id!r} was first used for {outcome.command} "
-            f"with {outcome.parameters}"
-        )
-    if outcome.refusal == "invalid":
-        raise InvalidInput([], detail=outcome.detail)
-    if outcome.refusal is not None:
-        status = outcome.status or result.order.status
-        if outcome.refusal == "closed":
-            raise OrderClosed(order_id, status.value, outcome.detail)
-        refused = EventLogFull if outcome.refusal == "log_full" else CommandRefused
-        raise refused(outcome.detail, status=status.value, allowed=allowed_commands(status))
-    return result
