@@ -15,8 +15,8 @@ from temporalio.client import Client
 
 from tests.helpers import eventually, isolated_settings, running_worker
 from tests.order_handles import outcome, start_order
+from workflows.order_commands import LOGGED_PER_ACTIVATION
 from workflows.order_signals import CommandSignal
-from workflows.order_workflow import LOGGED_PER_ACTIVATION
 
 if TYPE_CHECKING:
     from orderflow.settings import Settings

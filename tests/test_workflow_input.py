@@ -18,8 +18,8 @@ from temporalio.workflow import NondeterminismError
 
 from tests.order_handles import OrderHandle, outcome, send, start_order
 from tests.record_history import HISTORIES
+from workflows import order_commands
 from workflows import order_names as names
-from workflows import order_workflow
 from workflows.order_machine import COMMANDS, OrderStatus
 from workflows.order_signals import CommandSignal
 from workflows.order_types import CommandResult, EventsRequest
@@ -170,7 +170,7 @@ async def test_orders_recorded_before_the_value_domains_replay_their_old_rules(
     assert (
         await replayer.replay_workflow(history, raise_on_replay_failure=False)
     ).replay_failure is None
-    monkeypatch.setattr(order_workflow, "parse_parameters_v1", lambda command, raw: None)
+    monkeypatch.setattr(order_commands, "parse_parameters_v1", lambda command, raw: None)
     failure = (
         await replayer.replay_workflow(history, raise_on_replay_failure=False)
     ).replay_failure

@@ -1,13 +1,18 @@
-"""The payload of every order command signal, and how the workflow reads it from a signal's
-decoded payloads (a malformed signal is refused, never a failed workflow task)."""
+"""The order's command signals: one handler per row of the state machine, the payload every
+one carries, how the workflow reads it from a signal's decoded payloads (a malformed signal
+is refused, never a failed workflow task), and what a refused command keeps of it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from workflows.values import KEY_MAX_LENGTH, UNKNOWN_ACTOR, actor_or_unknown
+from temporalio import workflow
+
+from workflows.order_machine import COMMANDS, Command
+from workflows.values import KEY_MAX_LENGTH, TEXT_MAX_LENGTH, UNKNOWN_ACTOR, actor_or_unknown
 
 
 @dataclass
@@ -66,3 +71,42 @@ def is_key_sized(command_id: str) -> bool:
     """Whether an outcome can be kept under ``command_id`` (a refusal saying why it is not
     a valid key included): not empty, and no longer than a key may be."""
     return 0 < len(command_id) <= KEY_MAX_LENGTH
+
+
+W = TypeVar("W")
+
+
+def command_signals(cls: type[W]) -> type[W]:
+    """Adds one signal handler per row of the state machine, named like its command, so a
+    command is one table row. Apply beneath ``@workflow.defn``, which collects them."""
+    for command in COMMANDS.values():
+        handler = _signal_handler(command.name)
+        signal = workflow.signal(name=command.name, description=command.summary)
+        setattr(cls, handler.__name__, signal(handler))
+    return cls
+
+
+def _signal_handler(name: str) -> Callable[..., None]:
+    # Payloads arrive undecoded by type (no annotations the SDK would convert to): a payload
+    # of the wrong shape, or too many or too few of them, must not fail the workflow task.
+    def receive(self: Any, *payloads: Any) -> None:
+        self._receive(name, payloads)
+
+    receive.__name__ = receive.__qualname__ = re.sub("([A-Z])", r"_\1", name).lower()
+    return receive
+
+
+def kept_parameters(command: Command, raw: dict[str, Any]) -> dict[str, Any]:
+    """What a refused command's outcome keeps of its parameters: the named ones holding a
+    plain value of bounded size, so no signal can make the order's state (and the payload it
+    continues as new with) grow without bound."""
+    named = {p.name for p in command.parameters}
+    return {name: value for name, value in raw.items() if name in named and small(value)}
+
+
+def small(value: object) -> bool:
+    if value is None or isinstance(value, bool | float):
+        return True
+    if isinstance(value, int):
+        return value.bit_length() <= 128
+    return isinstance(value, str) and len(value) <= TEXT_MAX_LENGTH
