@@ -23,8 +23,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.order_parameters_v1 import parse_parameters_v1
     from workflows.order_patches import INDEX_PER_ACTIVATION, VALUES_CHECKED
-    from workflows.order_signals import kept_parameters
-    from workflows.order_types import CommandOutcome, CommandSignal, OrderEvent, is_key_sized
+    from workflows.order_signals import CommandSignal, is_key_sized, kept_parameters
+    from workflows.order_types import CommandOutcome, OrderEvent
     from workflows.order_visibility import search_attribute_updates
     from workflows.values import check_key
 

@@ -8,12 +8,6 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from workflows.order_machine import EventType, OrderStatus
-
-# Also imported from here: the workflow and the order client import their types from one module.
-from workflows.order_signals import CommandSignal as CommandSignal
-from workflows.order_signals import UnreadableSignal as UnreadableSignal
-from workflows.order_signals import command_id_in as command_id_in
-from workflows.order_signals import is_key_sized as is_key_sized
 from workflows.values import UNKNOWN_ACTOR
 
 

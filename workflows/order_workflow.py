@@ -28,19 +28,21 @@ with workflow.unsafe.imports_passed_through():
         PUBLISH_EVENTS,
         PUBLISH_IN_BATCHES,
     )
-    from workflows.order_signals import command_signals
+    from workflows.order_signals import (
+        CommandSignal,
+        UnreadableSignal,
+        command_id_in,
+        command_signals,
+        is_key_sized,
+    )
     from workflows.order_types import (
         CommandOutcome,
         CommandResult,
-        CommandSignal,
         EventsPage,
         EventsRequest,
         Order,
         OrderEvent,
         OrderInput,
-        UnreadableSignal,
-        command_id_in,
-        is_key_sized,
     )
     from workflows.order_visibility import current_details
     from workflows.values import actor_or_unknown

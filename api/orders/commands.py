@@ -21,11 +21,11 @@ from api.http.hal import HalResponse, hal, hal_operation, links
 from api.http.links import Links
 from api.http.params import CommandIdPath, IdPath, repeated
 from api.http.problems import domain_problem, problem_responses
+from api.orders.event_models import EventResource
 from api.orders.models import (
     CommandAccepted,
     CommandOutcomeResource,
     CommandsResource,
-    EventResource,
     OrderResource,
     OutcomeParts,
 )

@@ -11,8 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.http.hal import Link, LinkMap, NumberedPage, Resource, link, links, numbered_page
 from api.http.links import Links
 from api.http.params import Paging
-from api.orders.event_models import EXAMPLE_ORDER
-from api.orders.event_models import EventResource as EventResource  # commands.py imports it here
+from api.orders.event_models import EXAMPLE_ORDER, EventResource
 from api.orders.temporal_reads import OrderSummary
 from orderflow.messages import EpochMillis, Id, Shape
 from workflows.order_machine import (

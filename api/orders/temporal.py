@@ -21,7 +21,8 @@ from orderflow import temporal
 from orderflow.errors import OrderIdsOutOfStep, TooManyCommands
 from workflows import order_names as names
 from workflows.order_machine import OrderStatus, ParameterValue
-from workflows.order_types import CommandSignal, Order
+from workflows.order_signals import CommandSignal
+from workflows.order_types import Order
 from workflows.order_workflow import OrderWorkflow
 from workflows.values import UNKNOWN_ACTOR
 

@@ -15,7 +15,7 @@ from orderflow import temporal
 from orderflow.bench.walks import order_input
 from orderflow.settings import Settings
 from workflows.order_names import order_workflow_id
-from workflows.order_types import CommandSignal
+from workflows.order_signals import CommandSignal
 from workflows.order_workflow import OrderWorkflow
 
 

@@ -16,7 +16,8 @@ from temporalio.client import Client
 
 from orderflow.bench.bare import BARE_TASK_QUEUE, BARE_WORKFLOW
 from workflows.order_names import order_workflow_id
-from workflows.order_types import CommandSignal, OrderInput
+from workflows.order_signals import CommandSignal
+from workflows.order_types import OrderInput
 from workflows.order_workflow import OrderWorkflow
 
 STEPS: list[tuple[str, dict[str, str | int | float]]] = [
