@@ -68,7 +68,7 @@ class OrderWorkflow(OrderCommands):
         self._index_stale = False
         self._logged = 0
         self._unlogged: Counter[str] = Counter()
-        self._every_patch: bool | None = None  # EVERY_PATCH_ABOVE, asked once, at first need
+        self._every_patch = None  # EVERY_PATCH_ABOVE, asked once, at first need
         if input.carried is not None:
             self._order = input.carried.order
             self._events, outcomes = input.carried.unpacked()
