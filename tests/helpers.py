@@ -55,6 +55,16 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
+@asynccontextmanager
+async def bounded(step: str, seconds: float) -> AsyncIterator[None]:
+    """Fail naming ``step`` if it takes more than ``seconds``: a hang says where it is."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        raise AssertionError(f"{step} took more than {seconds:g} s") from None
+
+
 def wait_until(check: Callable[[], bool], *, timeout: float = 10.0, interval: float = 0.1) -> None:
     """Poll ``check`` (synchronously) until it is true, for at most ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -162,7 +172,8 @@ async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             yield http
     finally:
         server.should_exit = True
-        await task
+        async with bounded("stopping uvicorn", 30):
+            await task
 
 
 async def register_customer(http: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:

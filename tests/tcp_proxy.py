@@ -62,13 +62,15 @@ class TcpProxy:
         self._answering.clear()
 
     async def cut(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()  # no new connection from here on
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
+        if server is not None:
+            # Since Python 3.12 this waits for every connection to close: aborted above.
+            await server.wait_closed()
         # Wake relays held by a black hole: they find their connections gone and end.
         self._flowing.set()
         self._answering.set()

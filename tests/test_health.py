@@ -7,7 +7,7 @@ from sqlalchemy.engine import make_url
 
 from orderflow.settings import Settings
 from tests.conftest import start_dev_server
-from tests.helpers import eventually, isolated_settings, running_api
+from tests.helpers import bounded, eventually, isolated_settings, running_api
 from tests.tcp_proxy import TcpProxy
 
 
@@ -21,7 +21,8 @@ async def test_ready_when_everything_answers(http: httpx.AsyncClient) -> None:
 async def test_readiness_follows_temporal_and_the_database(
     settings: Settings, postgres_url: str
 ) -> None:
-    env = await start_dev_server()
+    async with bounded("starting the dev server", 60):
+        env = await start_dev_server()
     real = make_url(postgres_url)
     try:
         async with TcpProxy(real.host or "127.0.0.1", real.port or 5432) as database:
@@ -48,14 +49,17 @@ async def test_readiness_follows_temporal_and_the_database(
                     assert (await http.get("/readyz")).status_code == 200
 
                 await eventually(ready)
-                await env.shutdown()
+                async with bounded("stopping the dev server", 30):
+                    await env.shutdown()
                 gone = await http.get("/readyz")
                 assert gone.status_code == 503
                 assert gone.json()["checks"]["temporal"].startswith("unreachable")
 
                 # Started again on the same port: ready again, without restarting the API.
                 port = int(own.temporal_address.rsplit(":", 1)[1])
-                env = await start_dev_server(port=port)
+                async with bounded("starting the dev server again on its port", 60):
+                    env = await start_dev_server(port=port)
                 await eventually(ready, timeout=30)
     finally:
-        await env.shutdown()
+        async with bounded("stopping the restarted dev server", 30):
+            await env.shutdown()
