@@ -107,7 +107,7 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 
 def export_catalog(args: argparse.Namespace) -> int:
-    from orderflow.catalog_export import export
+    from api.published.catalog_export import export
 
     files = export(args.directory)
     print(f"wrote {len(files)} files under {args.directory}/")

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from api.published.catalog import build_catalog
-from orderflow.catalog_export import export
+from api.published.catalog_export import export
 from tests.helpers import WALK, command, create_order, eventually, register_customer
 
 ROOT = Path(__file__).resolve().parent.parent

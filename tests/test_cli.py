@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from orderflow.catalog_export import export
+from api.published.catalog_export import export
 from tests.helpers import TEST_ENCRYPTION_KEYS, free_port, head_revision
 from tests.processes import api_process, orderflow
 

@@ -27,7 +27,7 @@ from tests.helpers import (
     running_api,
 )
 from tests.raw_history import assert_only_ciphertext, raw_history
-from tests.test_event_stream import frames
+from tests.stream_client import frames
 from workflows.customer_names import (
     erase_request_id,
     register_request_id,

@@ -4,140 +4,30 @@ Last-Event-ID, stop reading, or outlast the database never hold up one another."
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import random
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session
 
 from orderflow.database.engine import create_database_engine
 from orderflow.database.migrate import upgrade
-from orderflow.database.outbox import append_new, new_event, read_after
 from orderflow.settings import Settings
 from tests.helpers import eventually, isolated_settings, running_api
+from tests.stream_client import (
+    HEARTBEAT,
+    TYPES,
+    Subscriber,
+    has,
+    has_beaten,
+    publish,
+    published,
+    stop,
+    stream_api,
+)
 from tests.tcp_proxy import TcpProxy
-
-HEARTBEAT = 0.3
-TYPES = ("CustomerRegistered", "CustomerUpdated")
-
-
-@dataclass
-class Frame:
-    """One SSE frame: an event (with its position), a comment, or a retry hint."""
-
-    position: int | None = None
-    type: str | None = None
-    data: dict[str, Any] | None = None
-    comment: str | None = None
-    retry: int | None = None
-
-
-async def frames(response: httpx.Response) -> AsyncIterator[Frame]:
-    fields: dict[str, str] = {}
-    async for line in response.aiter_lines():
-        if line.startswith(":"):
-            yield Frame(comment=line[1:].strip())
-        elif line:
-            name, _, value = line.partition(":")
-            fields[name] = value.removeprefix(" ")
-        elif fields:
-            yield Frame(
-                position=int(fields["id"]) if "id" in fields else None,
-                type=fields.get("event"),
-                data=json.loads(fields["data"]) if "data" in fields else None,
-                retry=int(fields["retry"]) if "retry" in fields else None,
-            )
-            fields = {}
-
-
-@dataclass
-class Subscriber:
-    """Reads the stream, remembering what arrived (across reconnections)."""
-
-    http: httpx.AsyncClient
-    params: dict[str, Any] = field(default_factory=dict)
-    positions: list[int] = field(default_factory=list)
-    heartbeats: int = 0
-    retries: list[int] = field(default_factory=list)
-    ended: bool = False
-
-    async def run(self, *, leave_after: int | None = None, resume: bool = False) -> None:
-        """Read until the stream ends, or until ``leave_after`` events have arrived; with
-        ``resume``, reconnect as a browser does: same URL, Last-Event-ID."""
-        headers = {"Last-Event-ID": str(self.positions[-1])} if resume and self.positions else {}
-        async with self.http.stream(
-            "GET", "/v1/events/stream", params=self.params, headers=headers
-        ) as response:
-            assert response.status_code == 200
-            await self.read(response, leave_after=leave_after)
-
-    async def read(self, response: httpx.Response, *, leave_after: int | None = None) -> None:
-        seen = 0
-        with contextlib.suppress(httpx.RemoteProtocolError):  # cut by a stopping server
-            async for frame in frames(response):
-                self.heartbeats += frame.comment == "keep-alive"
-                if frame.retry is not None:
-                    self.retries.append(frame.retry)
-                if frame.position is not None:
-                    self.positions.append(frame.position)
-                    seen += 1
-                    if seen == leave_after:
-                        return
-        self.ended = True
-
-
-def publish(engine: Engine, count: int, *, per_transaction: int = 1, padding: int = 0) -> None:
-    """Append ``count`` events to the outbox as the activities do, types alternating."""
-    run = uuid.uuid4().hex[:8]
-    for first in range(0, count, per_transaction):
-        with Session(engine) as session:
-            batch = [
-                new_event(
-                    event_id=f"stream-{run}-{n}",
-                    type=TYPES[n % 2],
-                    source=f"/v1/customers/{n + 1}",
-                    subject=str(n + 1),
-                    data={"customerId": n + 1, "padding": "x" * padding},
-                )
-                for n in range(first, min(first + per_transaction, count))
-            ]
-            append_new(session, batch)
-            session.commit()
-
-
-def published(engine: Engine, *types: str) -> list[int]:
-    return [e.position or 0 for e in read_after(engine, 0, 100_000, types)]
-
-
-@asynccontextmanager
-async def stream_api(
-    settings: Settings, url: str, **changes: Any
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The API on database ``url`` with short heartbeats, and a client without a limit on
-    connections; the client outlives the API, so the API stops with streams still open."""
-    own = isolated_settings(
-        settings, database_url=url, stream_heartbeat_seconds=HEARTBEAT, **changes
-    )
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        async with running_api(own) as http:
-            client.base_url = http.base_url
-            yield client
-
-
-async def stop(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @pytest.fixture
@@ -190,7 +80,7 @@ async def test_stopping_the_api_ends_open_streams(
             subscribers = [Subscriber(http) for _ in range(20)]
             tasks = [asyncio.create_task(s.run()) for s in subscribers]
             for subscriber in subscribers:
-                await eventually(lambda s=subscriber: _beats(s, 1), timeout=10)
+                await eventually(lambda s=subscriber: has_beaten(s, 1), timeout=10)
         # The API has stopped (within its graceful timeout), and the streams have ended.
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
     assert all(s.ended for s in subscribers)
@@ -287,30 +177,21 @@ async def test_streams_keep_their_heartbeat_while_the_database_is_away(
             before = Subscriber(http, {"after": 0})
             tasks = [asyncio.create_task(before.run())]
             try:
-                await eventually(lambda: _has(before, 2), timeout=10)
+                await eventually(lambda: has(before, 2), timeout=10)
                 await (proxy.cut() if outage == "cut" else proxy.black_hole())
                 # One already there, one arriving (catching up from the start): both beat.
                 during = Subscriber(http, {"after": 0})
                 tasks.append(asyncio.create_task(during.run()))
                 await asyncio.to_thread(publish, engine, 3)  # straight in, not via the API
                 beats = before.heartbeats
-                await eventually(lambda: _beats(during, 6), timeout=10)  # past the 1 s bound
-                await eventually(lambda: _beats(before, beats + 3), timeout=10)
+                await eventually(lambda: has_beaten(during, 6), timeout=10)  # past the 1 s bound
+                await eventually(lambda: has_beaten(before, beats + 3), timeout=10)
                 await proxy.restore()
                 everything = published(engine)
-                await eventually(lambda: _has(before, 5, everything), timeout=20)
-                await eventually(lambda: _has(during, 5, everything), timeout=20)
+                await eventually(lambda: has(before, 5, everything), timeout=20)
+                await eventually(lambda: has(during, 5, everything), timeout=20)
             finally:
                 await stop(tasks)
-
-
-async def _has(subscriber: Subscriber, count: int, expected: list[int] | None = None) -> None:
-    assert len(subscriber.positions) == count
-    assert expected is None or subscriber.positions == expected
-
-
-async def _beats(subscriber: Subscriber, count: int) -> None:
-    assert subscriber.heartbeats >= count
 
 
 async def test_on_sqlite_the_broadcaster_polls(settings: Settings, tmp_path: Path) -> None:
@@ -321,10 +202,10 @@ async def test_on_sqlite_the_broadcaster_polls(settings: Settings, tmp_path: Pat
         everyone, registrations = Subscriber(http), Subscriber(http, {"type": TYPES[0]})
         tasks = [asyncio.create_task(s.run()) for s in (everyone, registrations)]
         try:
-            await eventually(lambda: _beats(everyone, 1), timeout=10)  # it is live now
+            await eventually(lambda: has_beaten(everyone, 1), timeout=10)  # it is live now
             await asyncio.to_thread(publish, engine, 10, per_transaction=3)
-            await eventually(lambda: _has(everyone, 10, published(engine)), timeout=10)
-            await eventually(lambda: _has(registrations, 5, published(engine, TYPES[0])))
+            await eventually(lambda: has(everyone, 10, published(engine)), timeout=10)
+            await eventually(lambda: has(registrations, 5, published(engine, TYPES[0])))
         finally:
             await stop(tasks)
     engine.dispose()

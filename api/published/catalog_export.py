@@ -10,7 +10,6 @@ no warning; CI checks it (``.ci/run``).
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -100,10 +99,3 @@ def export(target: Path) -> list[Path]:
 
 def _pointer(message: Message) -> dict[str, str]:
     return {"id": message.name, "version": message.version}
-
-
-if __name__ == "__main__":
-    # `python -m orderflow.catalog_export DIR` still works: it is `orderflow catalog export DIR`.
-    from orderflow.cli import main
-
-    sys.exit(main(["catalog", "export", *sys.argv[1:]]))
