@@ -1,6 +1,7 @@
 """Record a history for the replay tests: ``python -m tests.record_history NAME`` (an order's
 walk; a NAME starting with ``customer_erase`` records an erasure instead, see
-``record_erasure``).
+``record_erasure``; ``customer_requests_vN`` records a registration and an update, as
+``customer_register_vN`` and ``customer_update_vN``, see ``record_customer_requests``).
 
 Walks one order through every status with location updates, a refused command and two with
 values outside their domains (one the rules before those domains took), sent by two actors
@@ -77,6 +78,47 @@ async def record_walk(client: Client, order_id: int, database_url: str) -> Workf
     return await client.get_workflow_handle(order_workflow_id(order_id)).fetch_history()
 
 
+async def record_customer_requests(
+    client: Client, database_url: str
+) -> tuple[WorkflowHistory, WorkflowHistory]:
+    """Register a made-up customer and change its phone number; return both requests'
+    histories (the made-up details are in them, in plaintext)."""
+    settings = Settings(
+        _env_file=None,
+        customers_task_queue=f"record-customers-{uuid.uuid4()}",
+        database_url=database_url,
+        encryption=False,
+    )
+    queue = settings.customers_task_queue
+    async with running_worker(client, settings, customers=True):
+        details = CustomerDetails("Ada", "Lovelace", f"ada-{uuid.uuid4()}@example.com")
+        request_id = register_request_id(str(uuid.uuid4()))
+        register_id = request_workflow_id(request_id)
+        registered = await client.execute_workflow(
+            RegisterCustomerWorkflow.run,
+            RegisterCustomerInput(request_id, details, actor="crm"),
+            id=register_id,
+            task_queue=queue,
+        )
+        assert registered.customer is not None
+        customer_id = registered.customer.customer_id
+        update_id = request_workflow_id(update_request_id(customer_id, "phone"))
+        await client.execute_workflow(
+            UpdateCustomerWorkflow.run,
+            UpdateCustomerInput(
+                update_request_id(customer_id, "phone"),
+                customer_id,
+                CustomerChanges({"phone": "+44 20 7946 0000"}),
+                actor="crm",
+            ),
+            id=update_id,
+            task_queue=queue,
+        )
+    register = await client.get_workflow_handle(register_id).fetch_history()
+    update = await client.get_workflow_handle(update_id).fetch_history()
+    return register, update
+
+
 async def record_erasure(client: Client, database_url: str) -> WorkflowHistory:
     """Register a customer, update it, erase it; return the erasure's history (ids and
     counts only: nothing personal to keep out of the file)."""
@@ -122,20 +164,29 @@ async def record_erasure(client: Client, database_url: str) -> WorkflowHistory:
 async def main(name: str) -> None:
     from tests.conftest import start_dev_server
 
-    target = HISTORIES / f"{name}.json"
-    if target.exists():
-        raise SystemExit(f"{target} exists: record under a new name")
+    if name.startswith("customer_requests_"):
+        version = name.removeprefix("customer_requests_")
+        targets = [HISTORIES / f"customer_{kind}_{version}.json" for kind in ("register", "update")]
+    else:
+        targets = [HISTORIES / f"{name}.json"]
+    for target in targets:
+        if target.exists():
+            raise SystemExit(f"{target} exists: record under a new name")
     env = await start_dev_server(converter=DataConverter.default)
     try:
         with tempfile.TemporaryDirectory() as folder:
             database_url = f"sqlite:///{folder}/orderflow.db"
             upgrade(create_database_engine(database_url))
+            histories: tuple[WorkflowHistory, ...]
             if name.startswith("customer_erase"):
-                history = await record_erasure(env.client, database_url)
+                histories = (await record_erasure(env.client, database_url),)
+            elif name.startswith("customer_requests_"):
+                histories = await record_customer_requests(env.client, database_url)
             else:
-                history = await record_walk(env.client, 1, database_url)
-        target.write_text(history.to_json())
-        print(f"wrote {target}")
+                histories = (await record_walk(env.client, 1, database_url),)
+        for target, history in zip(targets, histories, strict=True):
+            target.write_text(history.to_json())
+            print(f"wrote {target}")
     finally:
         await env.shutdown()
 

@@ -203,12 +203,14 @@ async def test_a_registrations_history_holds_only_ciphertext_failures_included(
     for key in (first, second):
         events = await raw_history(settings, request_workflow_id(register_request_id(key)))
         assert_only_ciphertext(events, secrets, key_ids={"tests-1"})
+    # The refusal is the failure of the database write, a local activity: in its marker.
     failures = [
-        event.activity_task_failed_event_attributes.failure
+        event.marker_recorded_event_attributes.failure
         for event in events
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and event.marker_recorded_event_attributes.HasField("failure")
     ]
-    assert failures, "the refusal is an activity failure"
+    assert failures, "the refusal is a local activity's failure"
     for failure in failures:
         # Message and stack trace travel in the encrypted attributes, not in the clear.
         assert failure.message == "Encoded failure" and failure.stack_trace == ""

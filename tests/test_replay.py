@@ -1,4 +1,4 @@
-"""Recorded order and erasure histories replay against today's workflow code without
+"""Recorded order, customer request and erasure histories replay against today's workflow code without
 nondeterminism.
 
 They replay through the service's own converter, which encrypts: the recorded histories are
@@ -17,13 +17,23 @@ from temporalio.workflow import NondeterminismError
 from tests.careless_change import TimerFirstOrderWorkflow
 from tests.conftest import encrypting_converter
 from tests.helpers import new_order_id
-from tests.record_history import HISTORIES, record_erasure, record_walk
+from tests.record_history import (
+    HISTORIES,
+    record_customer_requests,
+    record_erasure,
+    record_walk,
+)
 from workflows.customer_erasure import EraseCustomerWorkflow, SweepCustomerHistoriesWorkflow
+from workflows.customer_workflows import RegisterCustomerWorkflow, UpdateCustomerWorkflow
 from workflows.order_workflow import OrderWorkflow
 
 RECORDED = sorted(HISTORIES.glob("order_*.json"))
 ERASURES = sorted(HISTORIES.glob("customer_erase_*.json"))
 ERASURE_WORKFLOWS = [EraseCustomerWorkflow, SweepCustomerHistoriesWorkflow]
+REQUESTS = sorted(
+    [*HISTORIES.glob("customer_register_*.json"), *HISTORIES.glob("customer_update_*.json")]
+)
+REQUEST_WORKFLOWS = [RegisterCustomerWorkflow, UpdateCustomerWorkflow]
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -33,6 +43,7 @@ def load(path: Path) -> WorkflowHistory:
 def test_there_is_a_recorded_history() -> None:
     assert RECORDED, "tests/histories/ has no recorded order history"
     assert ERASURES, "tests/histories/ has no recorded erasure history"
+    assert REQUESTS, "tests/histories/ has no recorded customer request history"
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
@@ -66,3 +77,17 @@ async def test_a_fresh_erasure_replays(client: Client, postgres_url: str) -> Non
     history = await record_erasure(client, postgres_url)
     replayer = Replayer(workflows=ERASURE_WORKFLOWS, data_converter=client.data_converter)
     await replayer.replay_workflow(history)
+
+
+@pytest.mark.parametrize("path", REQUESTS, ids=[p.stem for p in REQUESTS])
+async def test_recorded_customer_request_replays(path: Path) -> None:
+    replayer = Replayer(workflows=REQUEST_WORKFLOWS, data_converter=encrypting_converter())
+    result = await replayer.replay_workflow(load(path))
+    assert result.replay_failure is None
+
+
+async def test_fresh_customer_requests_replay(client: Client, postgres_url: str) -> None:
+    histories = await record_customer_requests(client, postgres_url)
+    replayer = Replayer(workflows=REQUEST_WORKFLOWS, data_converter=client.data_converter)
+    for history in histories:
+        await replayer.replay_workflow(history)
