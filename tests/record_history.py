@@ -78,41 +78,50 @@ async def record_walk(client: Client, order_id: int, database_url: str) -> Workf
     return await client.get_workflow_handle(order_workflow_id(order_id)).fetch_history()
 
 
+def _customer_settings(database_url: str) -> Settings:
+    """Task queues of their own: one client runs one worker per queue."""
+    return Settings(
+        _env_file=None,
+        orders_task_queue=f"record-{uuid.uuid4()}",
+        customers_task_queue=f"record-customers-{uuid.uuid4()}",
+        database_url=database_url,
+        encryption=False,  # the worker runs on ``client``, whose converter decides
+    )
+
+
+async def _register_and_update(client: Client, queue: str) -> tuple[int, str, str]:
+    """Register a made-up customer and change its phone number (a customers worker runs
+    on ``queue``): the customer's id and both requests' workflow ids."""
+    details = CustomerDetails("Ada", "Lovelace", f"ada-{uuid.uuid4()}@example.com")
+    request_id = register_request_id(str(uuid.uuid4()))
+    registered = await client.execute_workflow(
+        RegisterCustomerWorkflow.run,
+        RegisterCustomerInput(request_id, details, actor="crm"),
+        id=request_workflow_id(request_id),
+        task_queue=queue,
+    )
+    assert registered.customer is not None
+    customer_id = registered.customer.customer_id
+    update_id = update_request_id(customer_id, "phone")
+    changes = CustomerChanges({"phone": "+44 20 7946 0000"})
+    await client.execute_workflow(
+        UpdateCustomerWorkflow.run,
+        UpdateCustomerInput(update_id, customer_id, changes, actor="crm"),
+        id=request_workflow_id(update_id),
+        task_queue=queue,
+    )
+    return customer_id, request_workflow_id(request_id), request_workflow_id(update_id)
+
+
 async def record_customer_requests(
     client: Client, database_url: str
 ) -> tuple[WorkflowHistory, WorkflowHistory]:
-    """Register a made-up customer and change its phone number; return both requests'
-    histories (the made-up details are in them, in plaintext)."""
-    settings = Settings(
-        _env_file=None,
-        customers_task_queue=f"record-customers-{uuid.uuid4()}",
-        database_url=database_url,
-        encryption=False,
-    )
-    queue = settings.customers_task_queue
+    """Register a made-up customer and update it; return both requests' histories (the
+    made-up details are in them, in plaintext)."""
+    settings = _customer_settings(database_url)
     async with running_worker(client, settings, customers=True):
-        details = CustomerDetails("Ada", "Lovelace", f"ada-{uuid.uuid4()}@example.com")
-        request_id = register_request_id(str(uuid.uuid4()))
-        register_id = request_workflow_id(request_id)
-        registered = await client.execute_workflow(
-            RegisterCustomerWorkflow.run,
-            RegisterCustomerInput(request_id, details, actor="crm"),
-            id=register_id,
-            task_queue=queue,
-        )
-        assert registered.customer is not None
-        customer_id = registered.customer.customer_id
-        update_id = request_workflow_id(update_request_id(customer_id, "phone"))
-        await client.execute_workflow(
-            UpdateCustomerWorkflow.run,
-            UpdateCustomerInput(
-                update_request_id(customer_id, "phone"),
-                customer_id,
-                CustomerChanges({"phone": "+44 20 7946 0000"}),
-                actor="crm",
-            ),
-            id=update_id,
-            task_queue=queue,
+        _, register_id, update_id = await _register_and_update(
+            client, settings.customers_task_queue
         )
     register = await client.get_workflow_handle(register_id).fetch_history()
     update = await client.get_workflow_handle(update_id).fetch_history()
@@ -122,33 +131,10 @@ async def record_customer_requests(
 async def record_erasure(client: Client, database_url: str) -> WorkflowHistory:
     """Register a customer, update it, erase it; return the erasure's history (ids and
     counts only: nothing personal to keep out of the file)."""
-    settings = Settings(
-        _env_file=None,
-        orders_task_queue=f"record-{uuid.uuid4()}",
-        customers_task_queue=f"record-customers-{uuid.uuid4()}",
-        database_url=database_url,
-        encryption=False,
-    )
+    settings = _customer_settings(database_url)
     queue = settings.customers_task_queue
     async with running_worker(client, settings, customers=True):
-        details = CustomerDetails("Ada", "Lovelace", f"ada-{uuid.uuid4()}@example.com")
-        request_id = register_request_id(str(uuid.uuid4()))
-        registered = await client.execute_workflow(
-            RegisterCustomerWorkflow.run,
-            RegisterCustomerInput(request_id, details, actor="crm"),
-            id=request_workflow_id(request_id),
-            task_queue=queue,
-        )
-        assert registered.customer is not None
-        customer_id = registered.customer.customer_id
-        update_id = update_request_id(customer_id, "phone")
-        changes = CustomerChanges({"phone": "+44 20 7946 0000"})
-        await client.execute_workflow(
-            UpdateCustomerWorkflow.run,
-            UpdateCustomerInput(update_id, customer_id, changes, actor="crm"),
-            id=request_workflow_id(update_id),
-            task_queue=queue,
-        )
+        customer_id, _, _ = await _register_and_update(client, queue)
         erase_id = request_workflow_id(erase_request_id(customer_id))
         await client.execute_workflow(
             EraseCustomerWorkflow.run,

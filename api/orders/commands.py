@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,7 +28,7 @@ from api.orders.models import (
     OrderResource,
     OutcomeParts,
 )
-from api.orders.outcomes import CommandPending, decided
+from api.orders.outcomes import CommandPending, CommandRequest, decided
 from orderflow.errors import DomainError, InvalidInput, UnknownCommand
 from workflows.order_machine import (
     COMMANDS,
@@ -127,14 +126,15 @@ async def run_command(
 ) -> HalResponse:
     """Run a command on the order."""
     params = checked_parameters(spec, query_parameters(spec, request))
-    command_id = idempotency_key or str(uuid.uuid4())
-    keyed = idempotency_key is not None
+    command = CommandRequest.of(
+        order_id, spec, params, idempotency_key=idempotency_key, actor=caller.name
+    )
     if wants_async(prefer):
-        await orders.submit(order_id, spec, command_id, params, actor=caller.name, keyed=keyed)
-        return accepted(order_id, command_id, to, location=to.order(order_id))
-    result = await orders.run(order_id, spec, command_id, params, actor=caller.name, keyed=keyed)
+        await orders.submit(command)
+        return accepted(order_id, command.command_id, to, location=to.order(order_id))
+    result = await orders.run(command)
     if isinstance(result, CommandPending):
-        return accepted(order_id, command_id, to)
+        return accepted(order_id, command.command_id, to)
     return HalResponse(OrderResource.of(result.order, to))
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter
 
 from api.http.deps import CallerDep, IdempotencyKey, LinksDep, OrdersDep, require_scope
@@ -13,7 +11,7 @@ from api.http.problems import problem_responses
 from api.orders.commands import accepted, checked_parameters
 from api.orders.event_models import EventAppend, EventResource
 from api.orders.models import CommandAccepted, EventPage
-from api.orders.outcomes import CommandPending
+from api.orders.outcomes import CommandPending, CommandRequest
 from orderflow.errors import InvalidInput
 from workflows.order_machine import COMMAND_BY_EVENT_TYPE
 
@@ -87,11 +85,11 @@ async def append_event(
             detail=f"{body.type} events cannot be appended",
         )
     params = checked_parameters(spec, body.parameters())
-    command_id = idempotency_key or str(uuid.uuid4())
-    result = await orders.run(
-        order_id, spec, command_id, params, actor=caller.name, keyed=idempotency_key is not None
+    command = CommandRequest.of(
+        order_id, spec, params, idempotency_key=idempotency_key, actor=caller.name
     )
+    result = await orders.run(command)
     if isinstance(result, CommandPending):
-        return accepted(order_id, command_id, to)
+        return accepted(order_id, command.command_id, to)
     assert result.event is not None
     return created(EventResource.of(result.event, to))

@@ -1,8 +1,10 @@
-"""What a command's outcome means to its caller: pending, applied, or refused as a domain error
-(and a reused Idempotency-Key told apart from a retry)."""
+"""A command as its caller sent it, and what its outcome means to that caller: pending,
+applied, or refused as a domain error (and a reused Idempotency-Key told apart from a
+retry)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -15,6 +17,35 @@ from orderflow.errors import (
 )
 from workflows.order_machine import Command, ParameterValue, allowed_commands
 from workflows.order_types import CommandResult
+from workflows.values import UNKNOWN_ACTOR
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """One command for one order: what, with which parameters, under which id, from whom."""
+
+    order_id: int
+    command: Command
+    command_id: str
+    params: Mapping[str, ParameterValue]
+    actor: str = UNKNOWN_ACTOR
+    # The id is the client's Idempotency-Key, so the request may be a retry.
+    keyed: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        order_id: int,
+        command: Command,
+        params: Mapping[str, ParameterValue],
+        *,
+        idempotency_key: str | None,
+        actor: str,
+    ) -> CommandRequest:
+        """The request a client made: its Idempotency-Key is the command's id, if it sent one."""
+        command_id = idempotency_key or str(uuid.uuid4())
+        keyed = idempotency_key is not None
+        return cls(order_id, command, command_id, params, actor=actor, keyed=keyed)
 
 
 @dataclass(frozen=True)
@@ -39,7 +70,8 @@ def _same(first: Mapping[str, ParameterValue], second: Mapping[str, ParameterVal
 def decided(
     order_id: int, command: Command, params: Mapping[str, ParameterValue], result: CommandResult
 ) -> CommandResult:
-    """The result of an applied command, or its refusal raised as a domain error."""
+    """The result of an applied ``command`` with ``params``, or its refusal raised as a
+    domain error."""
     outcome = result.outcome
     if outcome.command != command.name or not _same(outcome.parameters, params):
         raise IdempotencyKeyReused(

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy.engine import Engine
 
 from api.orders import archive
 from api.orders.admission import CommandAdmission
-from api.orders.outcomes import CommandPending, decided
+from api.orders.outcomes import CommandPending, CommandRequest, decided
 from api.orders.temporal import OrderWorkflows
 from api.orders.temporal_reads import OrderSummary
 from orderflow.database import customers
@@ -29,7 +29,6 @@ from orderflow.errors import (
     TooManyCommands,
     WorkflowUnanswered,
 )
-from workflows.order_machine import Command, ParameterValue
 from workflows.order_types import CommandResult, EventsPage, Order, OrderEvent
 from workflows.values import UNKNOWN_ACTOR
 
@@ -125,25 +124,16 @@ class OrderService:
             raise EventNotFound(order_id, event_id)
         return event
 
-    async def run(
-        self,
-        order_id: int,
-        command: Command,
-        command_id: str,
-        params: Mapping[str, ParameterValue],
-        *,
-        actor: str = UNKNOWN_ACTOR,
-        keyed: bool = False,
-    ) -> CommandResult | CommandPending:
-        """Signal the command (sent by ``actor``), then wait (bounded) for its outcome: the
-        synchronous path.
+    async def run(self, request: CommandRequest) -> CommandResult | CommandPending:
+        """Signal the command, then wait (bounded) for its outcome: the synchronous path.
 
         A refusal is raised as a domain error. Once the signal is recorded, the answer is
         never "unavailable": if the outcome is not known in time, it is CommandPending and
         the command's outcome resource tells the rest. Unavailable means nothing was
         recorded.
         """
-        await self.submit(order_id, command, command_id, params, actor=actor, keyed=keyed)
+        await self.submit(request)
+        order_id, command_id = request.order_id, request.command_id
         try:
             result = await self.workflows.outcome(
                 order_id, command_id, wait=self.workflows.options.command_wait.total_seconds()
@@ -154,28 +144,19 @@ class OrderService:
         if result is None:
             log.warning("order %s: outcome of %s not known in time", order_id, command_id)
             return CommandPending(order_id, command_id)
-        return decided(order_id, command, params, result)
+        return decided(order_id, request.command, request.params, result)
 
-    async def submit(
-        self,
-        order_id: int,
-        command: Command,
-        command_id: str,
-        params: Mapping[str, ParameterValue],
-        *,
-        actor: str = UNKNOWN_ACTOR,
-        keyed: bool = False,
-    ) -> None:
+    async def submit(self, request: CommandRequest) -> None:
         """Signal the command (the asynchronous path); a closed order refuses it, unless
         this is a retry of a command that ran before it closed. Raises Unavailable only
         when Temporal certainly did not record the signal, TooManyCommands when the order
-        admits no more commands now (``keyed``: the command id is the client's
-        Idempotency-Key, so it may be a retry)."""
-        if not await self._admitted(order_id, command_id, keyed=keyed):
+        admits no more commands now (a keyed request may be a retry)."""
+        order_id, command_id = request.order_id, request.command_id
+        if not await self._admitted(order_id, command_id, keyed=request.keyed):
             return  # a retry of a command the order has decided: nothing to send
         try:
             sent = await self.workflows.send(
-                order_id, command.name, command_id, params, actor=actor
+                order_id, request.command.name, command_id, request.params, actor=request.actor
             )
         except OrderNotFound:
             order = await self._archived(order_id)
