@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import httpx
 import uvicorn
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from api.main import create_app
@@ -63,6 +64,16 @@ async def bounded(step: str, seconds: float) -> AsyncIterator[None]:
             yield
     except TimeoutError:
         raise AssertionError(f"{step} took more than {seconds:g} s") from None
+
+
+async def workflow_gone(client: Client, workflow_id: str) -> None:
+    """Assert that Temporal no longer has the workflow (deleted, or past retention)."""
+    try:
+        await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as error:
+        assert error.status == RPCStatusCode.NOT_FOUND, error
+        return
+    raise AssertionError(f"{workflow_id} is still in Temporal")
 
 
 def wait_until(check: Callable[[], bool], *, timeout: float = 10.0, interval: float = 0.1) -> None:

@@ -142,3 +142,21 @@ async def has(subscriber: Subscriber, count: int, expected: list[int] | None = N
 
 async def has_beaten(subscriber: Subscriber, count: int) -> None:
     assert subscriber.heartbeats >= count
+
+
+async def stream_until_erased(
+    http: httpx.AsyncClient, after: int, customer_id: int
+) -> list[dict[str, Any]]:
+    """Every event the live stream replays after position ``after``, up to this customer's
+    CustomerErased."""
+    seen: list[dict[str, Any]] = []
+    async with http.stream("GET", "/v1/events/stream", params={"after": after}) as response:
+        assert response.status_code == 200
+        async for frame in frames(response):
+            if frame.data is None:
+                continue
+            seen.append(frame.data)
+            erased = frame.type == "CustomerErased"
+            if erased and frame.data["data"]["customerId"] == customer_id:
+                return seen
+    raise AssertionError("the stream ended before CustomerErased")

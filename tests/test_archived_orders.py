@@ -9,9 +9,15 @@ import httpx
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
-from tests.helpers import WALK, assert_problem, command, create_order, eventually
+from tests.helpers import (
+    WALK,
+    assert_problem,
+    command,
+    create_order,
+    eventually,
+    workflow_gone,
+)
 from workflows.order_names import order_workflow_id
 
 
@@ -47,15 +53,8 @@ async def test_an_order_past_retention_is_read_from_its_events(
         )
     )
 
-    async def gone() -> None:
-        try:
-            await client.get_workflow_handle(workflow_id).describe()
-        except RPCError as error:
-            assert error.status == RPCStatusCode.NOT_FOUND
-            return
-        raise AssertionError("still there")
-
-    await eventually(gone, timeout=120, interval=0.5)  # the dev server deletes after ~35 s
+    # The dev server deletes it after about 35 s.
+    await eventually(lambda: workflow_gone(client, workflow_id), timeout=120, interval=0.5)
 
     after = (await http.get(order["_links"]["self"]["href"])).json()
     assert "history" not in after["_links"]

@@ -1,14 +1,11 @@
 """The Web UI's remote codec on the API (POST /codec/decode, /codec/encode) over real HTTP:
 Temporal's protocol, CORS for the Web UI's origin, and the sign-in that lets a browser use
-it when API keys are set. Also the ``temporal`` CLI reading a history through it."""
+it when API keys are set. The ``temporal`` CLI reading through it: test_codec_cli.py."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import json
 import uuid
-from typing import Any
 
 import httpx
 import pytest
@@ -16,10 +13,10 @@ from google.protobuf.json_format import MessageToDict
 from pydantic import SecretStr
 from temporalio.api.enums.v1 import EventType
 
-from orderflow.embedded import temporal_binary
 from orderflow.encryption import ENCODING
 from orderflow.settings import Settings
 from tests.api_keys import entry
+from tests.codec_client import b64, codec, json_payload, value_of
 from tests.helpers import (
     TEST_ENCRYPTION_KEYS,
     assert_problem,
@@ -32,29 +29,6 @@ from tests.raw_history import raw_history
 from workflows.order_names import order_workflow_id
 
 UI = "http://localhost:8233"  # the embedded Web UI's origin, the suite's default
-
-
-def b64(data: bytes | str) -> str:
-    return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
-
-
-def json_payload(value: object) -> dict[str, Any]:
-    return {"metadata": {"encoding": b64("json/plain")}, "data": b64(json.dumps(value))}
-
-
-def value_of(payload: dict[str, Any]) -> object:
-    assert base64.b64decode(payload["metadata"]["encoding"]) == b"json/plain", payload
-    return json.loads(base64.b64decode(payload["data"]))
-
-
-async def codec(
-    http: httpx.AsyncClient, operation: str, payloads: list[dict[str, Any]], **headers: str
-) -> httpx.Response:
-    return await http.post(
-        f"/codec/{operation}",
-        json={"payloads": payloads},
-        headers={"X-Namespace": "default", **headers},
-    )
 
 
 async def test_what_the_codec_encodes_it_decodes(http: httpx.AsyncClient) -> None:
@@ -207,46 +181,6 @@ async def test_with_api_keys_the_codec_takes_a_key_or_a_signed_in_browser(
         signed_out = await http.post("/codec/sign-out")
         assert signed_out.status_code == 200 and "Signed out" in signed_out.text
         assert_problem(await codec(http, "decode", payloads), 401, "unauthorized")
-
-
-async def test_the_temporal_cli_reads_a_history_through_the_codec(
-    http: httpx.AsyncClient, settings: Settings
-) -> None:
-    order = await create_order(http)
-    await command_applied(http, order, "assignOrder", restaurantId=31337)
-    command = [
-        temporal_binary(), "workflow", "show",
-        "--address", settings.temporal_address,
-        "--workflow-id", order_workflow_id(order["orderId"]),
-        "--output", "json",
-    ]  # fmt: skip
-    raw = signal_payload(await run(*command))
-    assert base64.b64decode(raw["metadata"]["encoding"]) == ENCODING
-    # The API answers in this event loop: the CLI runs beside it, not blocking it.
-    endpoint = f"{str(http.base_url).rstrip('/')}/codec"
-    decoded = signal_payload(await run(*command, "--codec-endpoint", endpoint))
-    value = value_of(decoded)
-    assert isinstance(value, dict) and value["parameters"] == {"restaurantId": 31337}
-
-
-def signal_payload(shown: str) -> dict[str, Any]:
-    """The signal's payload in ``temporal workflow show --output json``."""
-    [signal] = [
-        event["workflowExecutionSignaledEventAttributes"]
-        for event in json.loads(shown)["events"]
-        if event["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED"
-    ]
-    payload: dict[str, Any] = signal["input"]["payloads"][0]
-    return payload
-
-
-async def run(*command: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    output, errors = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 0, errors.decode()
-    return output.decode()
 
 
 @pytest.mark.parametrize("origins", [[], ["https://temporal.example.com/"]])

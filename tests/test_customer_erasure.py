@@ -13,7 +13,6 @@ import httpx
 import pytest_asyncio
 from sqlalchemy import text
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from orderflow.database.engine import create_database_engine
 from orderflow.database.outbox import newest_position
@@ -25,9 +24,10 @@ from tests.helpers import (
     eventually,
     isolated_settings,
     running_api,
+    workflow_gone,
 )
 from tests.raw_history import assert_only_ciphertext, raw_history
-from tests.stream_client import frames
+from tests.stream_client import stream_until_erased
 from workflows.customer_names import (
     erase_request_id,
     register_request_id,
@@ -86,33 +86,6 @@ def assert_none_in(values: list[str], seen: object) -> None:
     dumped = json.dumps(seen) if not isinstance(seen, str) else seen
     for value in values:
         assert value not in dumped, (value, dumped[:2000])
-
-
-async def history_gone(client: Client, workflow_id: str) -> None:
-    try:
-        await client.get_workflow_handle(workflow_id).describe()
-    except RPCError as error:
-        assert error.status == RPCStatusCode.NOT_FOUND, error
-        return
-    raise AssertionError(f"{workflow_id} is still in Temporal")
-
-
-async def stream_until_erased(
-    http: httpx.AsyncClient, after: int, customer_id: int
-) -> list[dict[str, Any]]:
-    """Every event the live stream replays after position ``after``, up to this customer's
-    CustomerErased."""
-    seen: list[dict[str, Any]] = []
-    async with http.stream("GET", "/v1/events/stream", params={"after": after}) as response:
-        assert response.status_code == 200
-        async for frame in frames(response):
-            if frame.data is None:
-                continue
-            seen.append(frame.data)
-            erased = frame.type == "CustomerErased"
-            if erased and frame.data["data"]["customerId"] == customer_id:
-                return seen
-    raise AssertionError("the stream ended before CustomerErased")
 
 
 async def test_nothing_personal_can_be_read_back_after_erasure(
@@ -187,7 +160,7 @@ async def test_nothing_personal_can_be_read_back_after_erasure(
     # Temporal: the registration's and the update's histories are gone; the erasure's own
     # holds nothing personal, even decrypted.
     for request_id in (register_request_id(key), update_request_id(customer_id, update_key)):
-        await eventually(lambda r=request_id: history_gone(client, request_workflow_id(r)))
+        await eventually(lambda r=request_id: workflow_gone(client, request_workflow_id(r)))
     erase_id = request_workflow_id(erase_request_id(customer_id))
     history = await client.get_workflow_handle(erase_id).fetch_history()
     assert_none_in(values, history.to_json())
@@ -221,10 +194,10 @@ async def test_erasing_again_changes_nothing_and_an_unknown_customer_is_404(
     # A retried registration is told the customer is gone, and starts no new workflow (whose
     # history would hold the details again).
     registration = request_workflow_id(register_request_id(key["Idempotency-Key"]))
-    await eventually(lambda: history_gone(client, registration))
+    await eventually(lambda: workflow_gone(client, registration))
     retried = await http.post("/v1/customers", json=body, headers=key)
     assert_problem(retried, 410, "customer-erased")
-    await history_gone(client, registration)
+    await workflow_gone(client, registration)
 
 
 async def test_an_update_on_its_way_during_erasure_is_swept_later(
@@ -247,7 +220,7 @@ async def test_an_update_on_its_way_during_erasure_is_swept_later(
         id=late,
         task_queue=f"nobody-{uuid.uuid4()}",
     )
-    await eventually(lambda: history_gone(client, late), timeout=30)
+    await eventually(lambda: workflow_gone(client, late), timeout=30)
 
 
 async def test_erasure_needs_admin_or_customers_write(settings: Settings, worker: None) -> None:
