@@ -73,6 +73,8 @@ def dev_server_command(settings: Settings) -> list[str]:
         # The Web UI asks the API to decode payloads (in the browser: same host, other port).
         "--ui-codec-endpoint", settings.codec_url,
     ]  # fmt: skip
+    if settings.temporal_metrics_port is not None:
+        command += ["--metrics-port", str(settings.temporal_metrics_port)]
     for pragma in SQLITE_PRAGMAS:
         command += ["--sqlite-pragma", pragma]
     for value in PROMPT_TASK_QUEUES:

@@ -144,6 +144,9 @@ class Settings(BaseSettings, HttpSettings):
     # Embedded stack (the one-command default).
     data_dir: Path = Path(".data")
     temporal_ui_port: int = 8233
+    # The embedded server's Prometheus metrics (http://127.0.0.1:PORT/metrics); unset, a port
+    # it picks. The benchmark's probe reads them.
+    temporal_metrics_port: int | None = Field(None, ge=1, le=65535)
     # How long the embedded server keeps closed orders readable (the dev server's default is 1 day).
     embedded_retention_days: int = Field(30, ge=1)
     # Supervision of the embedded stack: a child that dies is started again after this delay,

@@ -1,5 +1,6 @@
 """`orderflow bench orders`, as small as it goes: every phase runs against a real stack and
-its bare baseline, and the report has each row, its history counts and its chart.
+its bare baseline, and the report has each row, its history counts and its chart; the probe
+tells the server's hops from the server's metrics.
 
 Nothing here looks at a speed: a run this small says nothing about one."""
 
@@ -31,7 +32,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def test_a_tiny_bench_reports_every_phase_against_the_bare_baseline(tmp_path: Path) -> None:
     report = tmp_path / "report"
     command = [ORDERFLOW, "bench", "orders", "--orders", "3", "--rounds", "1"]
-    command += ["--idle-orders", "1", "--report", str(report)]
+    command += ["--idle-orders", "1", "--report", str(report), "--probe"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=280)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     table = (report / "report.md").read_text()
@@ -45,3 +46,16 @@ def test_a_tiny_bench_reports_every_phase_against_the_bare_baseline(tmp_path: Pa
         held = not phase.endswith(("bare signal+query", "bare signal"))
         assert re.fullmatch(r"\d+\.\d\d", ratio) if held else ratio == "—", rows[phase]
     assert (report / "latency-encrypted.png").read_bytes().startswith(PNG_SIGNATURE)
+    # The probe tells the server's hops from its own metrics: the signal's RPC for every way,
+    # the query's where there is one.
+    probed = done.stdout.split("The server's hops, ")[1:]
+    assert [part.split(" (")[0] for part in probed] == [
+        "signal alone",
+        "signal, then query at once",
+        "signal, then query 100 ms later",
+    ], done.stdout[-3000:]
+    for part in probed:
+        hops = re.findall(r"^\| service_latency (\w+) \| frontend \| ([\d.]+) \|", part, re.M)
+        per_command = dict(hops)
+        assert float(per_command["SignalWorkflowExecution"]) == 1.0, part
+        assert ("QueryWorkflow" in per_command) == ("query" in part.split("\n")[0]), part

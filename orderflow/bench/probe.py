@@ -1,5 +1,6 @@
 """Where one synchronous command's time goes on an idle stack (``orderflow bench orders
---probe``): the signal and query round trips, and how long each workflow task waited."""
+--probe``): the signal and query round trips, how long each workflow task waited, and each
+hop inside the server (from its metrics, when the stack serves them)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
 from orderflow import temporal
+from orderflow.bench import server_metrics
 from orderflow.bench.walks import order_input
 from orderflow.settings import Settings
 from workflows.order_names import order_workflow_id
@@ -25,6 +27,7 @@ async def probe_idle_latency(settings: Settings, samples: int = 40) -> None:
     the signal and query round trips and, from the history, how long each workflow task
     waited between scheduled and started."""
     client = await temporal.connect(settings)
+    tables: list[tuple[str, list[tuple[server_metrics.Hop, float, float]]]] = []
     print("\n| way | signal p50 ms | query p50 ms | task scheduled->started p50 ms |")
     print("|---|---|---|---|")
     ways = [
@@ -42,24 +45,40 @@ async def probe_idle_latency(settings: Settings, samples: int = 40) -> None:
         )
         signals: list[float] = []
         queries: list[float] = []
+        before = _server_totals(settings)
         for i in range(samples):
             started = time.perf_counter()
             await handle.signal(
                 "updateOrderLocation", CommandSignal(f"probe-{i}", {"lat": 1, "lon": 1})
             )
             signals.append(time.perf_counter() - started)
-            # Spacing the samples out is the point here, not a wait for a condition.
-            await asyncio.sleep(query_delay or 0.1)
             if query_delay is not None:
+                if query_delay:
+                    await asyncio.sleep(query_delay)  # the way's own pause, not a wait
                 started = time.perf_counter()
                 await handle.query(OrderWorkflow.outcome, f"probe-{i}")
                 queries.append(time.perf_counter() - started)
+            # Spacing the samples out is the point here, not a wait for a condition.
+            await asyncio.sleep(0.1)
+        after = _server_totals(settings)
+        if before is not None and after is not None:
+            tables.append((way, server_metrics.hops(before, after, samples)))
         waits = await _schedule_to_start(handle)
         query_p50 = f"{statistics.median(queries) * 1000:.1f}" if queries else "-"
         print(
             f"| {way} | {statistics.median(signals) * 1000:.1f} | {query_p50} "
             f"| {statistics.median(waits) * 1000:.1f} |"
         )
+    for way, rows in tables:
+        print(f"\nThe server's hops, {way} (from its metrics, means over {samples} commands):\n")
+        print(server_metrics.markdown(rows))
+
+
+def _server_totals(settings: Settings) -> server_metrics.Totals | None:
+    """The dev server's histogram totals, when the stack serves its metrics."""
+    if settings.temporal_metrics_port is None:
+        return None
+    return server_metrics.scrape(f"http://127.0.0.1:{settings.temporal_metrics_port}/metrics")
 
 
 async def _schedule_to_start(handle: WorkflowHandle[Any, Any]) -> list[float]:

@@ -112,6 +112,7 @@ def embedded_stack(
         api_port=free_port(),
         temporal_address=f"127.0.0.1:{free_port()}",
         temporal_ui_port=free_port(),
+        temporal_metrics_port=free_port(),
         data_dir=data,
         database_url=database_url or f"sqlite:///{data}/orderflow.db",
         log_level="WARNING",
@@ -123,6 +124,7 @@ def embedded_stack(
     overrides = {
         "API_PORT": str(settings.api_port),
         "TEMPORAL_UI_PORT": str(settings.temporal_ui_port),
+        "TEMPORAL_METRICS_PORT": str(settings.temporal_metrics_port),
         "DATA_DIR": str(data),
     }
     environment = service_environment(settings)
