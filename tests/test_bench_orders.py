@@ -55,7 +55,9 @@ def test_a_tiny_bench_reports_every_phase_against_the_bare_baseline(tmp_path: Pa
         "signal, then query 100 ms later",
     ], done.stdout[-3000:]
     for part in probed:
-        hops = re.findall(r"^\| service_latency (\w+) \| frontend \| ([\d.]+) \|", part, re.M)
+        hops = re.findall(
+            r"^\| RPC (\w+) \| service_latency \| frontend \| ([\d.]+) \|", part, re.M
+        )
         per_command = dict(hops)
         assert float(per_command["SignalWorkflowExecution"]) == 1.0, part
         assert ("QueryWorkflow" in per_command) == ("query" in part.split("\n")[0]), part

@@ -12,14 +12,15 @@ import re
 import urllib.request
 from dataclasses import dataclass
 
-# Histograms worth telling per hop: an RPC's time in a service, and a history task's time to
-# be loaded from its queue, wait in the scheduler, and be processed.
-HISTOGRAMS = (
-    "service_latency",
-    "task_latency_load",
-    "task_latency_queue",
-    "task_latency_processing",
-)
+# Histograms worth telling per hop, and what each measures (the server's executable tasks:
+# task_latency_queue runs from the task's creation to its acknowledgement, so it holds the
+# other two and the scheduler's wait between them).
+HISTOGRAMS = {
+    "service_latency": "RPC",
+    "task_latency_load": "task created -> loaded",
+    "task_latency_processing": "task processed",
+    "task_latency_queue": "task created -> done",
+}
 # Long polls measure how long a poller waited for work, not the work: left out.
 WAITING = {"PollWorkflowTaskQueue", "PollActivityTaskQueue", "PollWorkflowExecutionHistory"}
 _SAMPLE = re.compile(r"^(\w+)_(sum|count)\{([^}]*)\} (\S+)$")
@@ -69,10 +70,11 @@ def hops(before: Totals, after: Totals, commands: int) -> list[tuple[Hop, float,
 
 def markdown(rows: list[tuple[Hop, float, float]], most: int = 12) -> str:
     lines = [
-        "| server hop | service | per command | mean ms |",
-        "|---|---|---|---|",
+        "| server hop | metric | service | per command | mean ms |",
+        "|---|---|---|---|---|",
         *(
-            f"| {hop.metric} {hop.operation} | {hop.service} | {per:.2f} | {mean:.2f} |"
+            f"| {HISTOGRAMS[hop.metric]} {hop.operation} | {hop.metric} | {hop.service} "
+            f"| {per:.2f} | {mean:.2f} |"
             for hop, per, mean in rows[:most]
         ),
     ]
