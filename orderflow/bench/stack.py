@@ -28,6 +28,11 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 # The launcher gives each of its four children up to 15 s to stop.
 STOP_SECONDS = 90
+# How long the benchmarks' HTTP clients keep an idle connection: less than the API's
+# keep-alive (uvicorn's 5 s). aiohttp's own 15 s lets a client reuse a connection just as
+# the API closes it, and the request fails with "Server disconnected" (seen between phases
+# at 200 concurrent orders).
+CLIENT_KEEPALIVE_SECONDS = 4.0
 
 
 @dataclass(frozen=True)
