@@ -22,9 +22,9 @@ from datetime import datetime
 import aiohttp
 
 from orderflow.bench.stack import (
-    CLIENT_KEEPALIVE_SECONDS,
     cpu_seconds,
     embedded_stack,
+    http_connector,
     own_cpu_seconds,
     throwaway_postgres,
 )
@@ -55,11 +55,7 @@ async def registrations(api: str, pids: dict[str, int], total: int, concurrency:
             queue.get_nowait()
             await register(session, api, latencies)
 
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(
-            limit=concurrency, keepalive_timeout=CLIENT_KEEPALIVE_SECONDS
-        )
-    ) as session:
+    async with aiohttp.ClientSession(connector=http_connector(concurrency)) as session:
         before = {p: cpu_seconds(pid) for p, pid in pids.items()} | {"load": own_cpu_seconds()}
         started = time.perf_counter()
         await asyncio.gather(*(client(session) for _ in range(concurrency)))

@@ -39,11 +39,11 @@ from orderflow.bench import report
 from orderflow.bench.memory import measure_memory
 from orderflow.bench.probe import probe_idle_latency
 from orderflow.bench.stack import (
-    CLIENT_KEEPALIVE_SECONDS,
     RunningStack,
     cpu_seconds,
     embedded_stack,
     extra_workers,
+    http_connector,
     own_cpu_seconds,
     service_environment,
 )
@@ -139,9 +139,7 @@ async def run(
     clients = [await temporal.connect(target.stack.settings) for target in targets]
     ids = Ids()
     phases: dict[str, list[Phase]] = {target.label: [] for target in targets}
-    connector = aiohttp.TCPConnector(
-        limit=orders * len(targets), keepalive_timeout=CLIENT_KEEPALIVE_SECONDS
-    )
+    connector = http_connector(orders * len(targets))
     async with aiohttp.ClientSession(connector=connector) as session:
         accounts = [await register_customer(session, target.stack.api) for target in targets]
         together = list(zip(targets, clients, accounts, strict=True))

@@ -45,7 +45,7 @@ async def probe_idle_latency(settings: Settings, samples: int = 40) -> None:
         )
         signals: list[float] = []
         queries: list[float] = []
-        before = _server_totals(settings)
+        before = await _server_totals(settings)
         for i in range(samples):
             started = time.perf_counter()
             await handle.signal(
@@ -60,7 +60,7 @@ async def probe_idle_latency(settings: Settings, samples: int = 40) -> None:
                 queries.append(time.perf_counter() - started)
             # Spacing the samples out is the point here, not a wait for a condition.
             await asyncio.sleep(0.1)
-        after = _server_totals(settings)
+        after = await _server_totals(settings)
         if before is not None and after is not None:
             tables.append((way, server_metrics.hops(before, after, samples)))
         waits = await _schedule_to_start(handle)
@@ -74,11 +74,12 @@ async def probe_idle_latency(settings: Settings, samples: int = 40) -> None:
         print(server_metrics.markdown(rows))
 
 
-def _server_totals(settings: Settings) -> server_metrics.Totals | None:
+async def _server_totals(settings: Settings) -> server_metrics.Totals | None:
     """The dev server's histogram totals, when the stack serves its metrics."""
     if settings.temporal_metrics_port is None:
         return None
-    return server_metrics.scrape(f"http://127.0.0.1:{settings.temporal_metrics_port}/metrics")
+    url = f"http://127.0.0.1:{settings.temporal_metrics_port}/metrics"
+    return await asyncio.to_thread(server_metrics.scrape, url)
 
 
 async def _schedule_to_start(handle: WorkflowHandle[Any, Any]) -> list[float]:

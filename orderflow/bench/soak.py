@@ -39,10 +39,10 @@ from orderflow.bench.soak_options import options
 from orderflow.bench.soak_report import render, summarise
 from orderflow.bench.soak_streams import Streams, Subscriber, check_against_feed, settle
 from orderflow.bench.stack import (
-    CLIENT_KEEPALIVE_SECONDS,
     RunningStack,
     cpu_seconds,
     embedded_stack,
+    http_connector,
     own_cpu_seconds,
     throwaway_postgres,
 )
@@ -50,7 +50,7 @@ from orderflow.bench.stack import (
 
 async def soak(stack: RunningStack, args: argparse.Namespace) -> dict[str, Any]:
     # No pool limit: requests queued inside the client would look like a slow server.
-    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=CLIENT_KEEPALIVE_SECONDS)
+    connector = http_connector(0)
     async with aiohttp.ClientSession(connector=connector) as session:
         load = Load(session, stack.api, args.stuck_after, args.burst)
         await load.register_and_read()  # someone to order for, before the clock starts

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import psycopg
 
 from orderflow.cli import command_line
@@ -33,6 +34,11 @@ STOP_SECONDS = 90
 # the API closes it, and the request fails with "Server disconnected" (seen between phases
 # at 200 concurrent orders).
 CLIENT_KEEPALIVE_SECONDS = 4.0
+
+
+def http_connector(limit: int) -> aiohttp.TCPConnector:
+    """The connection pool of a benchmark's HTTP client (``limit`` 0: no limit)."""
+    return aiohttp.TCPConnector(limit=limit, keepalive_timeout=CLIENT_KEEPALIVE_SECONDS)
 
 
 @dataclass(frozen=True)
